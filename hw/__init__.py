@@ -1,0 +1,1 @@
+"""ETA accelerator gateware (Amaranth 0.5)."""

@@ -1,0 +1,139 @@
+"""One configuration object for every size in the accelerator, with its presets."""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+
+__all__ = ["PintFormat", "EtaConfig", "vc709", "small"]
+
+
+def _check_int(owner, name, value, lo, hi):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{owner}.{name} must be an int, not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{owner}.{name} must be in [{lo}, {hi}], not {value}")
+
+
+@dataclass(frozen=True)
+class PintFormat:
+    """PINT(k, d): one flag bit and a (k-1)-bit two's-complement integer v.
+
+    Decoded value t (units of the tensor scale 2^e):
+    flag=1 -> v << d; flag=0 and v fits in d+1 bits ("HB uniform") -> v; otherwise v << (k-2).
+    """
+    k: int = 8
+    d: int = 3
+
+    def __post_init__(self):
+        _check_int("PintFormat", "k", self.k, 5, 12)
+        # d must leave the high-bit group HB = v[k-2:d] at least two bits wide, or the
+        # x2^(k-2) segment would be empty.
+        _check_int("PintFormat", "d", self.d, 1, self.k - 3)
+
+    # Field widths and segment shifts.
+    @property
+    def v_bits(self):
+        return self.k - 1
+
+    @property
+    def shift_mid(self):
+        """Shift of the flag=1 segment."""
+        return self.d
+
+    @property
+    def shift_high(self):
+        """Shift of the flag=0, HB-not-uniform segment."""
+        return self.k - 2
+
+    @property
+    def t_bits(self):
+        """Width of the signed integer domain: 2(k-2)+1 (13 for PINT(8,3))."""
+        return 2 * (self.k - 2) + 1
+
+    @property
+    def product_bits(self):
+        """Signed width of a product of two decoded values (t_min * t_min needs one bit more)."""
+        return 2 * self.t_bits
+
+    # Ranges of each segment in the t domain (inclusive).
+    @property
+    def low_range(self):
+        return (-(1 << self.d), (1 << self.d) - 1)
+
+    @property
+    def mid_range(self):
+        return (-(1 << (self.k - 2 + self.d)), ((1 << (self.k - 2)) - 1) << self.d)
+
+    @property
+    def t_min(self):
+        return -(1 << (2 * (self.k - 2)))
+
+    @property
+    def t_max(self):
+        return ((1 << (self.k - 2)) - 1) << (self.k - 2)
+
+
+@dataclass(frozen=True)
+class EtaConfig:
+    """Every size of the accelerator. Presets: `vc709()` (the paper's array), `small()` (tests)."""
+    name: str = "vc709"
+    clusters: int = 8           # C-Core: clusters, one output channel each
+    wpus: int = 3               # WPUs per cluster, one convolution window each
+    pe_rows: int = 3            # PE rows per WPU (feature-map rows)
+    pe_cols: int = 8            # PE columns per WPU (input channels per step)
+    macs_per_pe: int = 3
+    pint: PintFormat = field(default_factory=PintFormat)
+    acc_bits: int = 32          # saturating accumulator width
+    shift_bits: int = 5         # converter scale-shift field: shifts 0 .. 2^shift_bits - 1
+    lfsr_bits: int = 32         # stochastic-rounding LFSR state
+    round_bits: int = 16        # random bits drawn per stochastic rounding
+
+    def __post_init__(self):
+        if not isinstance(self.pint, PintFormat):
+            raise TypeError(f"EtaConfig.pint must be a PintFormat, not {self.pint!r}")
+        _check_int("EtaConfig", "clusters", self.clusters, 1, 64)
+        _check_int("EtaConfig", "wpus", self.wpus, 1, 16)
+        _check_int("EtaConfig", "pe_rows", self.pe_rows, 1, 16)
+        _check_int("EtaConfig", "pe_cols", self.pe_cols, 1, 64)
+        _check_int("EtaConfig", "macs_per_pe", self.macs_per_pe, 3, 3)
+        # The accumulator must hold at least one full product, and stay a DSP48-friendly size.
+        _check_int("EtaConfig", "acc_bits", self.acc_bits, self.pint.product_bits, 48)
+        _check_int("EtaConfig", "shift_bits", self.shift_bits, 1, 6)
+        if (1 << self.shift_bits) - 1 > self.acc_bits:
+            raise ValueError(
+                f"EtaConfig.shift_bits allows shifts up to {(1 << self.shift_bits) - 1}, "
+                f"more than acc_bits ({self.acc_bits}) can use; expected shift_bits <= "
+                f"{self.acc_bits.bit_length() - 1}")
+        _check_int("EtaConfig", "lfsr_bits", self.lfsr_bits, 32, 32)
+        _check_int("EtaConfig", "round_bits", self.round_bits, 1, self.lfsr_bits)
+
+    @property
+    def macs(self):
+        """MACs in the whole C-Core array."""
+        return self.clusters * self.wpus * self.pe_rows * self.pe_cols * self.macs_per_pe
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        fields = json.loads(text)
+        fields["pint"] = PintFormat(**fields["pint"])
+        return cls(**fields)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def vc709():
+    """The paper's array: 8 clusters x 3 WPUs x 3x8 PEs x 3 MACs = 1728 MACs."""
+    return EtaConfig()
+
+
+def small():
+    """What the tests use: 1 cluster, 2 WPUs, 2 rows, 2 columns."""
+    return EtaConfig(name="small", clusters=1, wpus=2, pe_rows=2, pe_cols=2)
+
+
+PRESETS = {"vc709": vc709, "small": small}

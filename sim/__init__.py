@@ -1,0 +1,1 @@
+"""Simulation side: golden model, cocotb testbenches, Verilator runner glue."""

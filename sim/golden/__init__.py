@@ -1,0 +1,1 @@
+"""The golden model: numpy functions that are the executable specification, bit-exact with the RTL."""
