@@ -105,6 +105,11 @@ class EtaConfig:
                 f"EtaConfig.shift_bits allows shifts up to {(1 << self.shift_bits) - 1}, "
                 f"more than acc_bits ({self.acc_bits}) can use; expected shift_bits <= "
                 f"{self.acc_bits.bit_length() - 1}")
+        if (1 << self.shift_bits) - 1 < self.acc_bits - (self.pint.t_bits - 1):
+            raise ValueError(
+                f"EtaConfig.shift_bits must reach shift {self.acc_bits - self.pint.t_bits + 1} "
+                f"(the largest an acc_bits={self.acc_bits} tensor needs), "
+                f"not only {(1 << self.shift_bits) - 1}")
         _check_int("EtaConfig", "lfsr_bits", self.lfsr_bits, 32, 32)
         _check_int("EtaConfig", "round_bits", self.round_bits, 1, self.lfsr_bits)
 

