@@ -100,11 +100,6 @@ class EtaConfig:
         # The accumulator must hold at least one full product, and stay a DSP48-friendly size.
         _check_int("EtaConfig", "acc_bits", self.acc_bits, self.pint.product_bits, 48)
         _check_int("EtaConfig", "shift_bits", self.shift_bits, 1, 6)
-        if (1 << self.shift_bits) - 1 > self.acc_bits:
-            raise ValueError(
-                f"EtaConfig.shift_bits allows shifts up to {(1 << self.shift_bits) - 1}, "
-                f"more than acc_bits ({self.acc_bits}) can use; expected shift_bits <= "
-                f"{self.acc_bits.bit_length() - 1}")
         if (1 << self.shift_bits) - 1 < self.acc_bits - (self.pint.t_bits - 1):
             raise ValueError(
                 f"EtaConfig.shift_bits must reach shift {self.acc_bits - self.pint.t_bits + 1} "

@@ -88,7 +88,12 @@ class PintConverter(wiring.Component):
         # the first point of the next one (8 -> 1 x 2^d, 512 -> 8 x 2^(k-2)), still on the grid.
         vmax = (1 << (fmt.k - 2)) - 1
         qs = Signal(signed(fmt.k))
-        m.d.comb += qs.eq(Mux(q > vmax, vmax, Mux(q < -vmax - 1, -vmax - 1, q)))
+        with m.If((seg == fmt.k - 2) & (q > vmax)):
+            m.d.comb += qs.eq(vmax)
+        with m.Elif((seg == fmt.k - 2) & (q < -vmax - 1)):
+            m.d.comb += qs.eq(-vmax - 1)
+        with m.Else():
+            m.d.comb += qs.eq(q)
         t = Signal(signed(fmt.t_bits))
         m.d.comb += t.eq(qs << seg)
 

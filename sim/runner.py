@@ -117,7 +117,9 @@ def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, en
     try:
         runner.test(test_module=tb_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                     build_dir=build_dir,
-                    test_dir=test_dir, seed=seed, testcase=testcase, extra_env=extra_env,
+                    test_dir=test_dir, seed=seed, extra_env=extra_env,
+                    # A parametrized cocotb test is named 'name/param=value'.
+                    test_filter=None if testcase is None else rf"\.{testcase}(/|$)",
                     log_file=test_dir / "sim.log")
     except SystemExit as exc:
         log = test_dir / "sim.log"

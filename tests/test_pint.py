@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """PINT detector, decoder and multiplier RTL under Verilator, exhaustive."""
 
 import pytest
