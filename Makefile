@@ -1,0 +1,42 @@
+# ETA in Amaranth. Every target creates or reuses the local virtual environment .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PRESET ?= vc709
+JOBS   ?= 2
+
+.PHONY: verilog test lint fig3 resources clean distclean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+## verilog: the main job: Verilog of every block into build/verilog/$(PRESET)/
+verilog: $(VENV)/.installed
+	$(PY) -m hw.generate --preset $(PRESET) --out build/verilog
+
+## test: the whole regression (golden model, cocotb under Verilator, lint)
+test: $(VENV)/.installed
+	$(PY) -m pytest -n $(JOBS) -q
+
+## lint: verilator --lint-only -Wall on every generated module (waivers: sim/waivers.vlt)
+lint: $(VENV)/.installed
+	$(PY) -m hw.generate --preset $(PRESET) --out build/verilog --lint
+
+## fig3: the paper's Fig. 3 from the golden model, into docs/
+fig3: $(VENV)/.installed
+	$(PY) -m sim.fig3 --out docs/fig3_decimal_accuracy.png
+
+## resources: yosys synth_xilinx estimates into docs/resources.md (installs Debian's yosys)
+resources: $(VENV)/.installed
+	@command -v yosys >/dev/null || { apt-get update -q && apt-get install -y -q yosys; }
+	$(PY) -m sim.resources --preset $(PRESET) --out docs/resources.md
+
+clean:
+	rm -rf build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
