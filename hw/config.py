@@ -84,7 +84,8 @@ class EtaConfig:
     pe_cols: int = 8            # PE columns per WPU (input channels per step)
     macs_per_pe: int = 3
     pint: PintFormat = field(default_factory=PintFormat)
-    acc_bits: int = 32          # saturating accumulator width
+    acc_bits: int = 32          # width of a MAC's result: the exact sum, saturated
+    mac_bits: int = 48          # the exact running sum inside a MAC (a DSP48E1's P register)
     shift_bits: int = 5         # converter scale-shift field: shifts 0 .. 2^shift_bits - 1
     lfsr_bits: int = 32         # stochastic-rounding LFSR state
     round_bits: int = 16        # random bits drawn per stochastic rounding
@@ -99,6 +100,7 @@ class EtaConfig:
         _check_int("EtaConfig", "macs_per_pe", self.macs_per_pe, 3, 3)
         # The accumulator must hold at least one full product, and stay a DSP48-friendly size.
         _check_int("EtaConfig", "acc_bits", self.acc_bits, self.pint.product_bits, 48)
+        _check_int("EtaConfig", "mac_bits", self.mac_bits, self.acc_bits, 48)
         _check_int("EtaConfig", "shift_bits", self.shift_bits, 1, 6)
         if (1 << self.shift_bits) - 1 < self.acc_bits - (self.pint.t_bits - 1):
             raise ValueError(
@@ -107,6 +109,11 @@ class EtaConfig:
                 f"not only {(1 << self.shift_bits) - 1}")
         _check_int("EtaConfig", "lfsr_bits", self.lfsr_bits, 32, 32)
         _check_int("EtaConfig", "round_bits", self.round_bits, 1, self.lfsr_bits)
+
+    @property
+    def max_terms(self):
+        """Products a MAC can sum before its mac_bits register could wrap (2^23 for 48 bits)."""
+        return 1 << (self.mac_bits - self.pint.product_bits + 1)
 
     @property
     def macs(self):

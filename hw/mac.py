@@ -1,33 +1,35 @@
-"""PINT MAC: a PINT multiplier feeding a saturating accumulator with a sticky overflow flag."""
+"""PINT MAC: a PINT multiplier feeding an exact accumulator, read out saturated to acc_bits."""
 
-from amaranth.hdl import Module, Mux, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import EtaConfig
 from .pint import PintMultiplier, pint_layout
 
-__all__ = ["PintMac", "saturating_add"]
+__all__ = ["PintMac", "saturate"]
 
 
-def saturating_add(m, domain, acc, addend, ovf, start):
-    """acc <- sat(acc' + addend), ovf <- ovf' | overflow, where acc' = 0, ovf' = 0 when start.
-
-    Returns nothing; adds the statements to `domain` of module `m`. The sum is one bit wider
-    than acc, so overflow shows as its top two bits differing.
-    """
-    width = acc.shape().width
-    total = (Mux(start, 0, acc) + addend)[:width + 1].as_signed()
-    over = total[width] != total[width - 1]
+def saturate(m, value, width):
+    """(value clamped to `width` signed bits, 1 when it was clamped), as comb signals of m."""
     lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-    m.d[domain] += [
-        acc.eq(Mux(over, Mux(total[width], lo, hi), total[:width].as_signed())),
-        ovf.eq((ovf & ~start) | over),
+    out = Signal(signed(width))
+    over = Signal()
+    m.d.comb += [
+        over.eq((value < lo) | (value > hi)),
+        out.eq(Mux(value < lo, lo, Mux(value > hi, hi, value))),
     ]
+    return out, over
 
 
 class PintMac(wiring.Component):
-    """On each `en` cycle: acc <- sat((0 if first else acc) + a*b); `ovf` sticky until `first`."""
+    """On each `en` cycle: sum <- (0 if first else sum) + a*b, exact in mac_bits.
+
+    `acc` is the sum saturated to acc_bits and `ovf` says it was clamped. The running sum
+    stays exact (it wraps only after more than cfg.max_terms products, a limit the schedule
+    respects), so a sum that leaves the acc_bits range and comes back is still right. The
+    multiply-accumulate maps into one DSP48E1 (docs/resources.md).
+    """
 
     def __init__(self, cfg):
         if not isinstance(cfg, EtaConfig):
@@ -48,6 +50,9 @@ class PintMac(wiring.Component):
         m = Module()
         m.submodules.mul = mul = PintMultiplier(self._cfg.pint)
         m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
+        total = Signal(signed(self._cfg.mac_bits))
         with m.If(self.en):
-            saturating_add(m, "sync", self.acc, mul.p, self.ovf, self.first)
+            m.d.sync += total.eq(Mux(self.first, 0, total) + mul.p)
+        acc, ovf = saturate(m, total, self._cfg.acc_bits)
+        m.d.comb += [self.acc.eq(acc), self.ovf.eq(ovf)]
         return m

@@ -15,14 +15,23 @@ def test_mac_streams(cfg):
     run_cocotb(PintMac(cfg), "pint_mac", "sim.tb.tb_mac", cfg)
 
 
-def test_golden_mac_saturates_and_flags():
+def test_golden_mac_saturates_exactly():
     big = 0b0011_1111                      # v = 63, flag 0: 63 * 64 = 4032
+    neg = 0b0100_0000                      # v = -64, flag 0: -4096
     n = 200
     acc, ovf = mac.mac_stream([big] * n, [big] * n, [1] * n, [1] + [0] * (n - 1))
     assert acc[-1] == (1 << 31) - 1 and ovf[-1] and not ovf[0]
     assert np.all(np.diff(acc) >= 0)
-    acc, ovf = mac.mac_stream([big, big], [big, big], [1, 1], [1, 1])
-    assert acc.tolist() == [4032 * 4032] * 2 and not ovf.any()
+    # Past the rail and back: the running sum is exact, so the result is right again.
+    acc, ovf = mac.mac_stream([big] * 2 * n, [big] * n + [neg] * n, [1] * 2 * n,
+                              [1] + [0] * (2 * n - 1))
+    assert acc[-1] == n * 4032 * 4032 - n * 4032 * 4096 and not ovf[-1] and ovf[n]
+
+
+def test_golden_mac_wraps_only_past_max_terms():
+    cfg = EtaConfig()
+    assert cfg.max_terms == 1 << 23
+    assert mac.wrap((1 << 47) + 5, 48) == -(1 << 47) + 5
 
 
 def test_mac_rejects_bad_config():

@@ -1,11 +1,11 @@
-"""PINT MAC: products summed into a saturating accumulator with a sticky overflow flag."""
+"""PINT MAC: products summed exactly in mac_bits, read out saturated to acc_bits."""
 
 import numpy as np
 
 from hw.config import EtaConfig
 from . import pint
 
-__all__ = ["saturate", "mac_stream"]
+__all__ = ["saturate", "wrap", "mac_stream"]
 
 
 def saturate(x, bits):
@@ -13,20 +13,24 @@ def saturate(x, bits):
     return np.clip(x, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
 
 
-def mac_stream(a, b, en, first, cfg=EtaConfig()):
-    """Cycle by cycle, what the MAC registers hold after each clock edge.
+def wrap(x, bits):
+    """Two's-complement wrap to `bits` bits (what a register does past cfg.max_terms)."""
+    return ((int(x) + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1))
 
-    On an enabled cycle: acc <- sat((0 if first else acc) + a*b); ovf <- (0 if first else ovf)
-    | (the sum left the acc_bits range). Disabled cycles hold both. Starts from acc=0, ovf=0.
+
+def mac_stream(a, b, en, first, cfg=EtaConfig()):
+    """Cycle by cycle, what the MAC shows after each clock edge.
+
+    On an enabled cycle: sum <- wrap_mac_bits((0 if first else sum) + a*b); disabled cycles
+    hold. Shown: acc = saturate(sum, acc_bits), ovf = (acc != sum). Starts from sum = 0.
     Returns (acc, ovf) arrays, one entry per cycle.
     """
     p = pint.multiply(a, b, cfg.pint)
-    acc, ovf = 0, False
+    total = 0
     accs, ovfs = np.empty(len(p), np.int64), np.empty(len(p), bool)
     for i in range(len(p)):
         if en[i]:
-            s = (0 if first[i] else acc) + int(p[i])
-            acc = int(saturate(s, cfg.acc_bits))
-            ovf = (False if first[i] else ovf) | (acc != s)
-        accs[i], ovfs[i] = acc, ovf
+            total = wrap((0 if first[i] else total) + int(p[i]), cfg.mac_bits)
+        accs[i] = saturate(total, cfg.acc_bits)
+        ovfs[i] = accs[i] != total
     return accs, ovfs
