@@ -25,7 +25,8 @@ def saturate(m, value, width):
 class PintMac(wiring.Component):
     """On each `en` cycle: sum <- (0 if first else sum) + a*b, exact in mac_bits.
 
-    `acc` is the sum saturated to acc_bits and `ovf` says it was clamped. The running sum
+    `sum` is the exact running sum, `acc` that sum saturated to acc_bits and `ovf` says it
+    was clamped. The running sum
     stays exact (it wraps only after more than cfg.max_terms products, a limit the schedule
     respects), so a sum that leaves the acc_bits range and comes back is still right. The
     multiply-accumulate maps into one DSP48E1 (docs/resources.md).
@@ -40,6 +41,7 @@ class PintMac(wiring.Component):
             "a": In(layout), "b": In(layout),
             "en": In(1), "first": In(1),
             "acc": Out(signed(cfg.acc_bits)), "ovf": Out(1),
+            "sum": Out(signed(cfg.mac_bits)),
         })
 
     @property
@@ -50,7 +52,7 @@ class PintMac(wiring.Component):
         m = Module()
         m.submodules.mul = mul = PintMultiplier(self._cfg.pint)
         m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
-        total = Signal(signed(self._cfg.mac_bits))
+        total = self.sum
         with m.If(self.en):
             m.d.sync += total.eq(Mux(self.first, 0, total) + mul.p)
         acc, ovf = saturate(m, total, self._cfg.acc_bits)

@@ -1,0 +1,237 @@
+"""The reconfigurable PE: three PINT MACs, operand multiplexers and a short input window.
+
+One accepted beat = one step of the pattern's schedule. The seven patterns (paper Fig. 6,
+docs/dataflow.md) differ only in which window entry and which weight each MAC multiplies,
+when a MAC starts a new sum, and which sums leave as output lanes; all are output-stationary
+here, every MAC busy on every beat, no cycle spent on a skipped input or an inserted zero.
+"""
+
+from amaranth.lib import enum
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import EtaConfig
+from .mac import PintMac, saturate
+from .pint import pint_layout
+
+__all__ = ["Phase", "pe_mode_layout", "pe_beat_layout", "pe_result_layout", "Pe", "LANES"]
+
+LANES = 3           # output lanes: one per MAC
+
+
+class Phase(enum.IntEnum, shape=2):
+    FP = 0
+    BP = 1
+    WG = 2
+
+
+def pe_mode_layout():
+    """The config word: phase, stride 2, kernel 1x1 (held while a pattern runs)."""
+    return data.StructLayout({"phase": Phase, "stride2": 1, "k1": 1})
+
+
+def pe_beat_layout(cfg):
+    pint = pint_layout(cfg.pint)
+    return data.StructLayout({
+        "x": data.ArrayLayout(pint, 2),        # two adjacent coordinates of the row
+        "e": data.ArrayLayout(pint, LANES),    # errors (WG patterns)
+        "row": 1,                              # first beat of a row
+        "first": 1,                            # WG: sums restart with this beat
+        "last": 1,                             # WG: sums leave after this beat
+    })
+
+
+def pe_result_layout(cfg):
+    lane = data.StructLayout({"value": signed(cfg.acc_bits), "ovf": 1})
+    return data.StructLayout({"lanes": data.ArrayLayout(lane, LANES), "count": range(LANES + 1)})
+
+
+def _case(m, value, count):
+    """Case `value` of 0..count-1, the last as the default so every encoding is covered."""
+    return m.Case(value) if value < count - 1 else m.Default()
+
+
+class Pe(wiring.Component):
+    """A row in as beats on `i`, results out on `o`; weights in `w` load on `w_load`.
+
+    `w_out` shows the loaded weights, for the next PE down a column.
+    """
+
+    def __init__(self, cfg):
+        if not isinstance(cfg, EtaConfig):
+            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
+        self._cfg = cfg
+        pint = pint_layout(cfg.pint)
+        super().__init__({
+            "mode": In(pe_mode_layout()),
+            "w": In(data.ArrayLayout(pint, LANES)), "w_load": In(1),
+            "w_out": Out(data.ArrayLayout(pint, LANES)),
+            "i": In(stream.Signature(pe_beat_layout(cfg))),
+            "o": Out(stream.Signature(pe_result_layout(cfg))),
+        })
+
+    @property
+    def cfg(self):
+        return self._cfg
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        pint = pint_layout(cfg.pint)
+        beat = self.i.payload
+        accept = self.i.valid & self.i.ready
+
+        with m.If(self.w_load):
+            m.d.sync += self.w_out.eq(self.w)
+        w = self.w_out
+
+        # The input window: the previous beat's odd input and the last two errors. A row's
+        # first beat sees zeros there.
+        x1_prev = Signal(pint)
+        e_prev = [Signal(pint, name=f"e_prev{i + 1}") for i in range(2)]
+        with m.If(accept):
+            m.d.sync += [
+                x1_prev.eq(beat.x[1]),
+                e_prev[0].eq(beat.e[0]),
+                e_prev[1].eq(Mux(beat.row, 0, e_prev[0])),
+            ]
+        x1p = Mux(beat.row, 0, x1_prev)
+        e1p = Mux(beat.row, 0, e_prev[0])
+        e2p = Mux(beat.row, 0, e_prev[1])
+        a_src = [beat.x[0], beat.x[1], x1p]
+        b_src = [w[0], w[1], w[2], beat.e[0], beat.e[1], beat.e[2], e1p, e2p]
+        X0, X1, X1P = range(3)
+        W0, W1, W2, E0, E1, E2, E1P, E2P = range(8)
+
+        # Position in the pattern: phase within its period, and beats since the row began
+        # (capped at 2: enough to know a pipeline is full).
+        ph, cnt = Signal(range(3)), Signal(range(3))
+        ph_now = Mux(beat.row, 0, ph)
+        cnt_now = Mux(beat.row, 0, cnt)
+
+        a_sel = [Signal(range(len(a_src)), name=f"a_sel{j}") for j in range(LANES)]
+        b_sel = [Signal(range(len(b_src)), name=f"b_sel{j}") for j in range(LANES)]
+        first = [Signal(name=f"first{j}") for j in range(LANES)]
+        period = Signal(range(4))
+        emit = Signal()
+        lane0_mask = Signal(LANES)    # lane 0 = sum of these MACs; lanes 1, 2 = one MAC each
+        lane1_mac = Signal(range(LANES))
+        count = Signal(range(LANES + 1))
+
+        def set_mac(j, a, b, f):
+            m.d.comb += [a_sel[j].eq(a), b_sel[j].eq(b), first[j].eq(f)]
+
+        def accumulate(a_b_pairs):
+            """WG patterns: each MAC sums one product per beat between first and last."""
+            for j, (a, b) in enumerate(a_b_pairs):
+                set_mac(j, a, b, beat.first)
+            m.d.comb += [period.eq(1), emit.eq(beat.last), lane0_mask.eq(0b001),
+                         lane1_mac.eq(1), count.eq(3)]
+
+        mode = self.mode
+        with m.If(mode.k1 & (mode.phase == Phase.WG)):
+            # 1x1 WG: x broadcast, three output channels' errors act as weights.
+            accumulate([(X0, E0), (X0, E1), (X0, E2)])
+        with m.Elif(mode.k1):
+            # 1x1 FP/BP: x broadcast, three output channels' weights, one product each.
+            for j in range(LANES):
+                set_mac(j, X0, W0 + j, 1)
+            m.d.comb += [period.eq(1), emit.eq(1), lane0_mask.eq(0b001), lane1_mac.eq(1),
+                         count.eq(3)]
+        with m.Elif(mode.phase == Phase.WG):
+            with m.If(mode.stride2):
+                # dw[u] = sum_j e[j] x[2j+u]: even and odd inputs, the previous error.
+                accumulate([(X0, E0), (X1, E0), (X0, E1P)])
+            with m.Else():
+                # dw[u] = sum_j e[j] x[j+u]: MAC u pairs x[n] with e[n-u].
+                accumulate([(X0, E0), (X0, E1P), (X0, E2P)])
+        with m.Elif(~mode.stride2):
+            # 3-tap row convolution, one input per beat: MAC j starts an output every third
+            # beat and takes taps 0, 1, 2 on the next beats; BP uses the kernel rotated.
+            with m.Switch(ph_now):
+                for p in range(3):
+                    with _case(m, p, 3):
+                        for j in range(LANES):
+                            tap = (p - j) % 3
+                            b = Mux(mode.phase == Phase.BP, W2 - tap, W0 + tap)
+                            set_mac(j, X0, b, tap == 0)
+                        m.d.comb += lane0_mask.eq(1 << ((p + 1) % 3))
+            m.d.comb += [period.eq(3), emit.eq(cnt_now == 2), lane1_mac.eq(1), count.eq(1)]
+        with m.Elif(mode.phase == Phase.FP):
+            # Stride 2, two inputs per beat: MACs 0/1 alternate on the even part
+            # w0 x[2j] + w2 x[2j+2], MAC 2 takes the odd part w1 x[2j+1] one beat late.
+            with m.Switch(ph_now):
+                for p in range(2):
+                    with _case(m, p, 2):
+                        set_mac(p, X0, W0, 1)
+                        set_mac(1 - p, X0, W2, 0)
+                        set_mac(2, X1P, W1, 1)
+                        m.d.comb += lane0_mask.eq((1 << (1 - p)) | 0b100)
+            m.d.comb += [period.eq(2), emit.eq(cnt_now != 0), lane1_mac.eq(1), count.eq(1)]
+        with m.Else():
+            # BP stride 2, one error per beat, two outputs per beat: even outputs
+            # w0 e[n] + w2 e[n-1] alternate on MACs 0/1, odd outputs w1 e[n] on MAC 2.
+            with m.Switch(ph_now):
+                for p in range(2):
+                    with _case(m, p, 2):
+                        set_mac(p, X0, W0, cnt_now == 0)
+                        set_mac(1 - p, X0, W2, 1)
+                        set_mac(2, X0, W1, 1)
+                        m.d.comb += [lane0_mask.eq(1 << p), lane1_mac.eq(2)]
+            m.d.comb += [period.eq(2), emit.eq(1), count.eq(2)]
+
+        with m.If(accept):
+            m.d.sync += [
+                ph.eq(Mux(ph_now + 1 == period, 0, ph_now + 1)),
+                cnt.eq(Mux(cnt_now == 2, 2, cnt_now + 1)),
+            ]
+
+        macs = []
+        for j in range(LANES):
+            m.submodules[f"mac{j}"] = mac = PintMac(cfg)
+            a, b = Signal(pint, name=f"a{j}"), Signal(pint, name=f"b{j}")
+            with m.Switch(a_sel[j]):
+                for k, src in enumerate(a_src):
+                    with _case(m, k, len(a_src)):
+                        m.d.comb += a.eq(src)
+            with m.Switch(b_sel[j]):
+                for k, src in enumerate(b_src):
+                    with _case(m, k, len(b_src)):
+                        m.d.comb += b.eq(src)
+            m.d.comb += [mac.a.eq(a), mac.b.eq(b), mac.en.eq(accept), mac.first.eq(first[j])]
+            macs.append(mac)
+
+        # Emission: a beat that completes results leaves them in the MACs' sums; the output
+        # register takes them at the next edge it is free, which may be the edge of the
+        # next beat (the sums are read before that beat overwrites them). A beat waits while
+        # results are pending and the output register is full.
+        pending = Signal()
+        pend_mask = Signal(LANES)
+        pend_lane1 = Signal(range(LANES))
+        pend_count = Signal(range(LANES + 1))
+        out_free = ~self.o.valid | self.o.ready
+        capture = pending & out_free
+        m.d.comb += self.i.ready.eq(~pending | out_free)
+
+        lane_sums = [
+            sum(Mux(pend_mask[j], macs[j].sum, 0) for j in range(LANES)),
+            Mux(pend_lane1 == 2, macs[2].sum, macs[1].sum),
+            macs[2].sum,
+        ]
+        with m.If(capture):
+            for lane, total in enumerate(lane_sums):
+                value, ovf = saturate(m, total, cfg.acc_bits)
+                m.d.sync += [self.o.payload.lanes[lane].value.eq(value),
+                             self.o.payload.lanes[lane].ovf.eq(ovf)]
+            m.d.sync += [self.o.payload.count.eq(pend_count), self.o.valid.eq(1)]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+
+        with m.If(accept & emit):
+            m.d.sync += [pending.eq(1), pend_mask.eq(lane0_mask), pend_lane1.eq(lane1_mac),
+                         pend_count.eq(count)]
+        with m.Elif(capture):
+            m.d.sync += pending.eq(0)
+        return m

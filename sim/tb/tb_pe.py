@@ -1,0 +1,78 @@
+"""cocotb: the PE in each of its patterns, rows of random codes and lengths, random stalls,
+against the row functions of the golden model."""
+
+import cocotb
+import numpy as np
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from hw.pe import pe_beat_layout, pe_mode_layout, pe_result_layout
+from sim.golden import conv, pe, pint
+from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
+
+
+def random_codes(rng, fmt, n):
+    return rng.integers(0, 1 << fmt.k, n)
+
+
+def make_job(rng, mode, fmt, rows):
+    """Beats and expected transfers for `rows` rows in one pattern (WG: one accumulation)."""
+    ph, s, k = mode
+    w = random_codes(rng, fmt, 3)
+    tw = pint.decode(w, fmt)
+    beats, want = [], []
+    wg_sum = None
+    for r in range(rows):
+        n = int(rng.integers(k + 1, 40))                   # padded row length
+        x = random_codes(rng, fmt, n)
+        tx = pint.decode(x, fmt)
+        first, last = r == 0, r == rows - 1
+        if ph == pe.Phase.WG:
+            n_out = conv.out_size(n, k, s, 0)
+            e = random_codes(rng, fmt, n_out) if k == 3 else random_codes(rng, fmt, (3, n))
+            te = pint.decode(e, fmt)
+            beats += pe.beats_for(mode, x, e.tolist(), first, last)
+            got = np.array(pe.expected_for(mode, tx, t_e=te)[0])
+            wg_sum = got if wg_sum is None else wg_sum + got
+        else:
+            beats += pe.beats_for(mode, x)
+            want += pe.expected_for(mode, tx, tw)
+    if wg_sum is not None:
+        want.append(list(wg_sum))
+    return w, beats, want
+
+
+async def run_mode(dut, mode, idle, backpressure, salt):
+    cfg = config()
+    rnd, rng = rngs(salt)
+    await start(dut)
+    dut.mode.value = pack(pe_mode_layout(), {"phase": int(mode.phase),
+                                              "stride2": int(mode.stride == 2),
+                                              "k1": int(mode.k == 1)})
+    beat_layout, result_layout = pe_beat_layout(cfg), pe_result_layout(cfg)
+    for job in range(4):
+        w, beats, want = make_job(rng, mode, cfg.pint, int(rng.integers(1, 4)))
+        await FallingEdge(dut.clk)
+        dut.w.value = pack(beat_layout["e"].shape, [int(c) for c in w])
+        dut.w_load.value = 1
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        dut.w_load.value = 0
+        got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
+                               [pack(beat_layout, b) for b in beats], len(want), idle,
+                               backpressure, rnd)
+        lim = 1 << (cfg.acc_bits - 1)
+        for t, (bits, exp) in enumerate(zip(got, want)):
+            res = unpack(result_layout, bits)
+            assert res["count"] == len(exp), f"{mode} job {job} transfer {t}: count"
+            for lane, value in enumerate(exp):
+                sat = min(max(value, -lim), lim - 1)
+                assert (res["lanes"][lane]["value"], res["lanes"][lane]["ovf"]) == \
+                    (sat, int(sat != value)), \
+                    f"{mode} job {job} transfer {t} lane {lane}: {res['lanes'][lane]} != {value}"
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=pe.MODES, stalls=[("none", "none"), ("random", "random"),
+                                           ("regular", "random")])
+async def pe_pattern(dut, mode, stalls):
+    await run_mode(dut, mode, *stalls, salt=pe.MODES.index(mode) * 7 + STALLS.index(stalls[0]))
