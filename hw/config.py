@@ -80,7 +80,7 @@ class EtaConfig:
     name: str = "vc709"
     clusters: int = 8           # C-Core: clusters, one output channel each
     wpus: int = 3               # WPUs per cluster, one convolution window each
-    pe_rows: int = 3            # PE rows per WPU (feature-map rows)
+    pe_rows: int = 3            # PE rows per WPU: one per kernel row of a 3x3 kernel
     pe_cols: int = 8            # PE columns per WPU (input channels per step)
     macs_per_pe: int = 3
     pint: PintFormat = field(default_factory=PintFormat)
@@ -95,7 +95,8 @@ class EtaConfig:
             raise TypeError(f"EtaConfig.pint must be a PintFormat, not {self.pint!r}")
         _check_int("EtaConfig", "clusters", self.clusters, 1, 64)
         _check_int("EtaConfig", "wpus", self.wpus, 1, 16)
-        _check_int("EtaConfig", "pe_rows", self.pe_rows, 1, 16)
+        # The WPU maps the three kernel rows of a 3x3 kernel onto its PE rows.
+        _check_int("EtaConfig", "pe_rows", self.pe_rows, 3, 3)
         _check_int("EtaConfig", "pe_cols", self.pe_cols, 1, 64)
         _check_int("EtaConfig", "macs_per_pe", self.macs_per_pe, 3, 3)
         # The accumulator must hold at least one full product, and stay a DSP48-friendly size.
@@ -139,8 +140,8 @@ def vc709():
 
 
 def small():
-    """What the tests use: 1 cluster, 2 WPUs, 2 rows, 2 columns."""
-    return EtaConfig(name="small", clusters=1, wpus=2, pe_rows=2, pe_cols=2)
+    """What the tests use: 2 clusters, 2 WPUs, 3x2 PEs."""
+    return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2)
 
 
 PRESETS = {"vc709": vc709, "small": small}

@@ -1,0 +1,187 @@
+"""WPU: pe_rows x pe_cols PEs in lockstep, weights shifting down the columns, and the row
+accumulator that merges their results.
+
+Columns are input channels, rows are kernel rows (3x3) or feature-map rows (1x1). The row
+accumulator either sums each PE row across its columns and merges rows into output groups
+(FP and BP), or passes every PE's sums through (WG, where each PE owns kernel entries).
+"""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import EtaConfig
+from .mac import saturate
+from .pe import LANES, Pe, Phase, pe_mode_layout, pe_result_layout
+from .pint import pint_layout
+
+__all__ = ["wpu_beat_layout", "wpu_result_layout", "Wpu", "row_groups"]
+
+
+def row_groups(mode):
+    """Output group of each PE row, as Python data: which rows merge (3x3 FP/BP), or None
+    for WG (no merging). 3x3 FP, BP stride 1: all rows form one output row. BP stride 2:
+    rows 0 and 2 make the even output row, row 1 the odd one. 1x1: each row its own."""
+    phase, stride2, k1 = mode
+    if phase == Phase.WG:
+        return None
+    if k1:
+        return (0, 1, 2)
+    if phase == Phase.BP and stride2:
+        return (0, 1, 0)
+    return (0, 0, 0)
+
+
+def wpu_beat_layout(cfg):
+    pint = pint_layout(cfg.pint)
+    grid = lambda shape: data.ArrayLayout(data.ArrayLayout(shape, cfg.pe_cols), cfg.pe_rows)
+    return data.StructLayout({
+        "x": grid(data.ArrayLayout(pint, 2)),
+        "e": grid(data.ArrayLayout(pint, LANES)),
+        "row": 1, "first": 1, "last": 1,
+    })
+
+
+def wpu_result_layout(cfg):
+    """One PE result per PE position; merged results sit in column 0 of their group's row."""
+    return data.ArrayLayout(data.ArrayLayout(pe_result_layout(cfg), cfg.pe_cols), cfg.pe_rows)
+
+
+class Wpu(wiring.Component):
+    """Beats in on `i` (one per PE, shared flags), results out on `o`.
+
+    `w` (three codes per column) enters the top row on `w_load`, each load pushing the
+    rows below down by one: load the bottom row's weights first.
+    """
+
+    def __init__(self, cfg):
+        if not isinstance(cfg, EtaConfig):
+            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
+        self._cfg = cfg
+        pint = pint_layout(cfg.pint)
+        super().__init__({
+            "mode": In(pe_mode_layout()),
+            "w": In(data.ArrayLayout(data.ArrayLayout(pint, LANES), cfg.pe_cols)),
+            "w_load": In(1),
+            "i": In(stream.Signature(wpu_beat_layout(cfg))),
+            "o": Out(stream.Signature(wpu_result_layout(cfg))),
+        })
+
+    @property
+    def cfg(self):
+        return self._cfg
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        rows, cols = cfg.pe_rows, cfg.pe_cols
+        pes = [[Pe(cfg) for _ in range(cols)] for _ in range(rows)]
+
+        # All PEs see the same flags and mode, so they stay in step: one handshake for all.
+        all_ready = Signal()
+        all_valid = Signal()
+        m.d.comb += [
+            all_ready.eq(sum_and(pe.i.ready for row in pes for pe in row)),
+            all_valid.eq(sum_and(pe.o.valid for row in pes for pe in row)),
+            self.i.ready.eq(all_ready),
+        ]
+        out_free = ~self.o.valid | self.o.ready
+        for r, row in enumerate(pes):
+            for c, pe in enumerate(row):
+                m.submodules[f"pe_{r}_{c}"] = pe
+                beat = pe.i.payload
+                m.d.comb += [
+                    pe.mode.eq(self.mode),
+                    pe.w.eq(self.w[c] if r == 0 else pes[r - 1][c].w_out),
+                    pe.w_load.eq(self.w_load),
+                    beat.x.eq(self.i.payload.x[r][c]), beat.e.eq(self.i.payload.e[r][c]),
+                    beat.row.eq(self.i.payload.row), beat.first.eq(self.i.payload.first),
+                    beat.last.eq(self.i.payload.last),
+                    pe.i.valid.eq(self.i.valid & all_ready),
+                    pe.o.ready.eq(out_free & all_valid),
+                ]
+
+        # Row accumulator. colsum[r] = a PE row's lanes summed over its columns.
+        width = cfg.acc_bits + (rows * cols).bit_length()
+        lane_layout = data.StructLayout({"value": signed(width), "ovf": 1})
+
+        def add(terms):
+            total = Signal(lane_layout)
+            m.d.comb += [total.value.eq(sum(t.value for t in terms)),
+                         total.ovf.eq(sum_or(t.ovf for t in terms))]
+            return total
+
+        def masked(term, keep):
+            out = Signal(lane_layout)
+            m.d.comb += [out.value.eq(Mux(keep, term.value, 0)), out.ovf.eq(keep & term.ovf)]
+            return out
+
+        colsum = [[add([pes[r][c].o.payload.lanes[lane] for c in range(cols)])
+                   for lane in range(LANES)] for r in range(rows)]
+        # Group 0 gathers the rows the mode merges into it; rows 1 and 2 stay alone (their
+        # groups are themselves whenever they are not merged into group 0).
+        merge = [Signal(name=f"merge{r}") for r in range(rows)]
+        with m.Switch(self.mode.as_value()):
+            for key, groups in _mode_table():
+                with m.Case(key):
+                    m.d.comb += [merge[r].eq(groups[r] == 0) for r in range(1, rows)]
+            with m.Default():       # WG: nothing merges
+                m.d.comb += [merge[r].eq(0) for r in range(1, rows)]
+        is_wg = self.mode.phase == Phase.WG
+
+        result = Signal(wpu_result_layout(cfg))
+        for r in range(rows):
+            for c in range(cols):
+                cell = result[r][c]
+                direct = pes[r][c].o.payload
+                for lane in range(LANES):
+                    if c == 0:
+                        terms = [colsum[r][lane]] if r != 0 else \
+                            [colsum[0][lane]] + [masked(colsum[q][lane], merge[q])
+                                                 for q in range(1, rows)]
+                        merged = add(terms)
+                        value, sat = saturate(m, merged.value, cfg.acc_bits)
+                        m.d.comb += [
+                            cell.lanes[lane].value.eq(Mux(is_wg, direct.lanes[lane].value,
+                                                          value)),
+                            cell.lanes[lane].ovf.eq(Mux(is_wg, direct.lanes[lane].ovf,
+                                                        merged.ovf | sat)),
+                        ]
+                    else:
+                        m.d.comb += [
+                            cell.lanes[lane].value.eq(Mux(is_wg, direct.lanes[lane].value, 0)),
+                            cell.lanes[lane].ovf.eq(is_wg & direct.lanes[lane].ovf),
+                        ]
+                m.d.comb += cell.count.eq(direct.count)
+
+        with m.If(all_valid & out_free):
+            m.d.sync += [self.o.payload.eq(result), self.o.valid.eq(1)]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        return m
+
+
+def _mode_table():
+    """(mode word, row groups) for every non-WG mode word."""
+    layout = pe_mode_layout()
+    for phase in (Phase.FP, Phase.BP):
+        for stride2 in (0, 1):
+            for k1 in (0, 1):
+                key = layout.const({"phase": phase, "stride2": stride2, "k1": k1}).as_value()
+                yield key.value, row_groups((phase, stride2, k1))
+
+
+def sum_and(values):
+    values = list(values)
+    out = values[0]
+    for v in values[1:]:
+        out = out & v
+    return out
+
+
+def sum_or(values):
+    values = list(values)
+    out = values[0]
+    for v in values[1:]:
+        out = out | v
+    return out
