@@ -11,6 +11,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import EtaConfig
+from .lockstep import all_of, any_of, fan_out
 from .mac import saturate
 from .pe import LANES, Pe, Phase, pe_mode_layout, pe_result_layout
 from .pint import pint_layout
@@ -78,14 +79,11 @@ class Wpu(wiring.Component):
         pes = [[Pe(cfg) for _ in range(cols)] for _ in range(rows)]
 
         # All PEs see the same flags and mode, so they stay in step: one handshake for all.
-        all_ready = Signal()
+        flat = [pe for row in pes for pe in row]
+        fan_out(m, self.i, [pe.i for pe in flat])
         all_valid = Signal()
-        m.d.comb += [
-            all_ready.eq(sum_and(pe.i.ready for row in pes for pe in row)),
-            all_valid.eq(sum_and(pe.o.valid for row in pes for pe in row)),
-            self.i.ready.eq(all_ready),
-        ]
         out_free = ~self.o.valid | self.o.ready
+        m.d.comb += all_valid.eq(all_of(pe.o.valid for pe in flat))
         for r, row in enumerate(pes):
             for c, pe in enumerate(row):
                 m.submodules[f"pe_{r}_{c}"] = pe
@@ -97,7 +95,6 @@ class Wpu(wiring.Component):
                     beat.x.eq(self.i.payload.x[r][c]), beat.e.eq(self.i.payload.e[r][c]),
                     beat.row.eq(self.i.payload.row), beat.first.eq(self.i.payload.first),
                     beat.last.eq(self.i.payload.last),
-                    pe.i.valid.eq(self.i.valid & all_ready),
                     pe.o.ready.eq(out_free & all_valid),
                 ]
 
@@ -108,7 +105,7 @@ class Wpu(wiring.Component):
         def add(terms):
             total = Signal(lane_layout)
             m.d.comb += [total.value.eq(sum(t.value for t in terms)),
-                         total.ovf.eq(sum_or(t.ovf for t in terms))]
+                         total.ovf.eq(any_of(t.ovf for t in terms))]
             return total
 
         def masked(term, keep):
@@ -169,19 +166,3 @@ def _mode_table():
             for k1 in (0, 1):
                 key = layout.const({"phase": phase, "stride2": stride2, "k1": k1}).as_value()
                 yield key.value, row_groups((phase, stride2, k1))
-
-
-def sum_and(values):
-    values = list(values)
-    out = values[0]
-    for v in values[1:]:
-        out = out & v
-    return out
-
-
-def sum_or(values):
-    values = list(values)
-    out = values[0]
-    for v in values[1:]:
-        out = out | v
-    return out

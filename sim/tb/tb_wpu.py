@@ -11,35 +11,65 @@ from sim.golden import conv, pe, pint, wpu
 from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
 
 
-def random_layer(rng, mode, cfg):
-    """Codes for a small random layer of this pattern, the plan, and the expected output."""
+def layer_inputs(rng, mode, cfg, h, wd):
+    """Random codes for a small layer of this pattern: (x, w, e), unused ones None. For BP,
+    x holds the errors arriving as inputs and e is None."""
     ph, s, k = mode
     fmt, cols, rows = cfg.pint, cfg.pe_cols, cfg.pe_rows
     codes = lambda *shape: rng.integers(0, 1 << fmt.k, shape)
-    dec = lambda a: pint.decode(a, fmt)
-    h, wd = int(rng.integers(3, 8)), int(rng.integers(3, 9))
-    pad = 1
-    if k == 1 and ph != Phase.WG:
-        x, w = codes(cols, h, wd), codes(LANES, cols)
-        want = conv.conv_fp(dec(x)[None], dec(w)[:, :, None, None], 1, 0)[0]
-        return wpu.plan_layer(mode, x, w, rows=rows, cols=cols), want, None
     if k == 1:
-        x, e = codes(cols, h, wd), codes(LANES * rows, h, wd)
-        want = conv.conv_wg(dec(x)[None], dec(e)[None], 1, 1, 0)[:, :, 0, 0]
-        return wpu.plan_layer(mode, x, e=e, rows=rows, cols=cols), want, None
+        return (codes(cols, h, wd), codes(LANES, cols), None) if ph != Phase.WG else \
+            (codes(cols, h, wd), None, codes(LANES * rows, h, wd))
     if ph == Phase.FP:
-        x, w = codes(cols, h, wd), codes(1, cols, 3, 3)
-        want = conv.conv_fp(dec(x)[None], dec(w), s, pad)[0, 0]
-        return wpu.plan_layer(mode, x, w, pad=pad, rows=rows, cols=cols), want, None
+        return codes(cols, h, wd), codes(1, cols, 3, 3), None
     if ph == Phase.BP:
-        e, w = codes(cols, h, wd), codes(cols, 1, 3, 3)
+        return codes(cols, h, wd), codes(cols, 1, 3, 3), None
+    return codes(cols, h, wd), None, codes(1, conv.out_size(h, 3, s, 1),
+                                           conv.out_size(wd, 3, s, 1))
+
+
+def plan_and_expect(mode, cfg, x, w, e, pad=1):
+    """The WPU plan for these codes, the expected output, and the padding to trim."""
+    ph, s, k = mode
+    rows, cols = cfg.pe_rows, cfg.pe_cols
+    dec = lambda a: pint.decode(a, cfg.pint)
+    plan = wpu.plan_layer(mode, x, w, e, pad=pad, rows=rows, cols=cols)
+    if k == 1 and ph != Phase.WG:
+        return plan, conv.conv_fp(dec(x)[None], dec(w)[:, :, None, None], 1, 0)[0], None
+    if k == 1:
+        return plan, conv.conv_wg(dec(x)[None], dec(e)[None], 1, 1, 0)[:, :, 0, 0], None
+    if ph == Phase.FP:
+        return plan, conv.conv_fp(dec(x)[None], dec(w), s, pad)[0, 0], None
+    if ph == Phase.BP:
+        h, wd = x.shape[1:]
         H, W = s * (h - 1) + 3 - 2 * pad, s * (wd - 1) + 3 - 2 * pad
-        want = conv.conv_bp(dec(e)[None], dec(w), (1, 1, H, W), s, pad)[0, 0]
-        return wpu.plan_layer(mode, e, w, pad=pad, rows=rows, cols=cols), want, pad
-    x = codes(cols, h, wd)
-    e = codes(1, conv.out_size(h, 3, s, pad), conv.out_size(wd, 3, s, pad))
-    want = conv.conv_wg(dec(x)[None], dec(e)[None], 3, s, pad)[0]
-    return wpu.plan_layer(mode, x, e=e, pad=pad, rows=rows, cols=cols), want, None
+        return plan, conv.conv_bp(dec(x)[None], dec(w), (1, 1, H, W), s, pad)[0, 0], pad
+    return plan, conv.conv_wg(dec(x)[None], dec(e)[None], 3, s, pad)[0], None
+
+
+def random_layer(rng, mode, cfg):
+    h, wd = int(rng.integers(3, 8)), int(rng.integers(3, 9))
+    return plan_and_expect(mode, cfg, *layer_inputs(rng, mode, cfg, h, wd))
+
+
+def check_output(mode, plan, transfers, want, trim):
+    """Scatter WPU transfers ([r][c] result dicts) into the output tensor and compare."""
+    values = []
+    for cells in transfers:
+        assert not any(l["ovf"] for row in cells for cell in row for l in cell["lanes"])
+        values.append([[[l["value"] for l in cell["lanes"]] for cell in row] for row in cells])
+    out = plan.place(values)
+    if trim is not None:
+        out = out[trim:out.shape[0] - trim, trim:out.shape[1] - trim]
+    assert out.shape == want.shape, (mode, out.shape, want.shape)
+    bad = np.argwhere(out != want)
+    assert bad.size == 0, f"{mode}: {len(bad)} wrong of {want.size}, first at " \
+                          f"{bad[0].tolist()}: {out[tuple(bad[0])]} != {want[tuple(bad[0])]}"
+
+
+def mode_word(mode):
+    return pack(pe_mode_layout(), {"phase": int(mode.phase), "stride2": int(mode.stride == 2),
+                                   "k1": int(mode.k == 1)})
 
 
 async def load_weights(dut, cfg, weights):
@@ -59,25 +89,11 @@ async def wpu_layer(dut, mode, stalls):
     cfg = config()
     rnd, rng = rngs(pe.MODES.index(mode) * 2 + (stalls[0] == "random"))
     await start(dut)
-    dut.mode.value = pack(pe_mode_layout(), {"phase": int(mode.phase),
-                                              "stride2": int(mode.stride == 2),
-                                              "k1": int(mode.k == 1)})
+    dut.mode.value = mode_word(mode)
     for _ in range(2):
         plan, want, trim = random_layer(rng, mode, cfg)
         await load_weights(dut, cfg, plan.weights)
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
                                [pack(wpu_beat_layout(cfg), b) for b in plan.beats],
                                len(plan._places), *stalls, rnd)
-        transfers = []
-        for bits in got:
-            cells = unpack(wpu_result_layout(cfg), bits)
-            assert not any(l["ovf"] for row in cells for cell in row for l in cell["lanes"])
-            transfers.append([[[l["value"] for l in cell["lanes"]] for cell in row]
-                              for row in cells])
-        out = plan.place(transfers)
-        if trim is not None:
-            out = out[trim:out.shape[0] - trim, trim:out.shape[1] - trim]
-        assert out.shape == want.shape, (mode, out.shape, want.shape)
-        bad = np.argwhere(out != want)
-        assert bad.size == 0, f"{mode}: {len(bad)} wrong of {want.size}, first at " \
-                              f"{bad[0].tolist()}: {out[tuple(bad[0])]} != {want[tuple(bad[0])]}"
+        check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want, trim)

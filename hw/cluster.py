@@ -1,0 +1,67 @@
+"""PE cluster: WPUs sharing one set of weights, each on its own convolution window."""
+
+from amaranth.hdl import Module
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import EtaConfig
+from .lockstep import fan_out, gather
+from .pe import LANES, pe_mode_layout
+from .pint import pint_layout
+from .wpu import Wpu, wpu_beat_layout, wpu_result_layout
+
+__all__ = ["cluster_beat_layout", "cluster_result_layout", "weights_layout", "Cluster"]
+
+
+def weights_layout(cfg):
+    """What one weight load carries: three codes per PE column."""
+    return data.ArrayLayout(data.ArrayLayout(pint_layout(cfg.pint), LANES), cfg.pe_cols)
+
+
+def cluster_beat_layout(cfg):
+    wpu = wpu_beat_layout(cfg)
+    return data.StructLayout({
+        "x": data.ArrayLayout(wpu["x"].shape, cfg.wpus),
+        "e": data.ArrayLayout(wpu["e"].shape, cfg.wpus),
+        "row": 1, "first": 1, "last": 1,
+    })
+
+
+def cluster_result_layout(cfg):
+    return data.ArrayLayout(wpu_result_layout(cfg), cfg.wpus)
+
+
+class Cluster(wiring.Component):
+    """cfg.wpus WPUs in step: the same weights and flags, each its own rows."""
+
+    def __init__(self, cfg):
+        if not isinstance(cfg, EtaConfig):
+            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
+        self._cfg = cfg
+        super().__init__({
+            "mode": In(pe_mode_layout()),
+            "w": In(weights_layout(cfg)), "w_load": In(1),
+            "i": In(stream.Signature(cluster_beat_layout(cfg))),
+            "o": Out(stream.Signature(cluster_result_layout(cfg))),
+        })
+
+    @property
+    def cfg(self):
+        return self._cfg
+
+    def elaborate(self, platform):
+        m = Module()
+        wpus = [Wpu(self._cfg) for _ in range(self._cfg.wpus)]
+        fan_out(m, self.i, [u.i for u in wpus])
+        gather(m, [u.o for u in wpus], self.o)
+        for n, u in enumerate(wpus):
+            m.submodules[f"wpu{n}"] = u
+            beat = self.i.payload
+            m.d.comb += [
+                u.mode.eq(self.mode), u.w.eq(self.w), u.w_load.eq(self.w_load),
+                u.i.payload.x.eq(beat.x[n]), u.i.payload.e.eq(beat.e[n]),
+                u.i.payload.row.eq(beat.row), u.i.payload.first.eq(beat.first),
+                u.i.payload.last.eq(beat.last),
+                self.o.payload[n].eq(u.o.payload),
+            ]
+        return m
