@@ -9,6 +9,7 @@ from .cluster import Cluster, cluster_beat_layout, cluster_result_layout, weight
 from .config import EtaConfig
 from .lockstep import fan_out, gather
 from .pe import pe_mode_layout
+from .reuse import Reused
 
 __all__ = ["array_beat_layout", "array_result_layout", "CCoreArray"]
 
@@ -46,7 +47,8 @@ class CCoreArray(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        clusters = [Cluster(self._cfg) for _ in range(self._cfg.clusters)]
+        clusters = [Reused(lambda: Cluster(self._cfg), "cluster", self._cfg)
+                    for _ in range(self._cfg.clusters)]
         fan_out(m, self.i, [c.i for c in clusters])
         gather(m, [c.o for c in clusters], self.o)
         for k, c in enumerate(clusters):

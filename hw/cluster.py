@@ -8,6 +8,7 @@ from .config import EtaConfig
 from .lockstep import fan_out, gather
 from .pe import LANES, pe_mode_layout
 from .pint import pint_layout
+from .reuse import Reused
 from .wpu import Wpu, wpu_beat_layout, wpu_result_layout
 
 __all__ = ["cluster_beat_layout", "cluster_result_layout", "weights_layout", "Cluster"]
@@ -51,7 +52,7 @@ class Cluster(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        wpus = [Wpu(self._cfg) for _ in range(self._cfg.wpus)]
+        wpus = [Reused(lambda: Wpu(self._cfg), "wpu", self._cfg) for _ in range(self._cfg.wpus)]
         fan_out(m, self.i, [u.i for u in wpus])
         gather(m, [u.o for u in wpus], self.o)
         for n, u in enumerate(wpus):

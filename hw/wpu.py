@@ -12,6 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import EtaConfig
 from .lockstep import all_of, any_of, fan_out
+from .reuse import Reused
 from .mac import saturate
 from .pe import LANES, Pe, Phase, pe_mode_layout, pe_result_layout
 from .pint import pint_layout
@@ -76,7 +77,7 @@ class Wpu(wiring.Component):
         m = Module()
         cfg = self._cfg
         rows, cols = cfg.pe_rows, cfg.pe_cols
-        pes = [[Pe(cfg) for _ in range(cols)] for _ in range(rows)]
+        pes = [[Reused(lambda: Pe(cfg), "pe", cfg) for _ in range(cols)] for _ in range(rows)]
 
         # All PEs see the same flags and mode, so they stay in step: one handshake for all.
         flat = [pe for row in pes for pe in row]

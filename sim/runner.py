@@ -23,8 +23,13 @@ __all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "seed_f
 
 
 def to_verilog(component, name):
-    """Amaranth component -> Verilog text; `name` is the top module."""
-    return verilog.convert(component, name=name, emit_src=False)
+    """Amaranth component -> Verilog text; `name` is the top module. Shared modules
+    (hw.reuse.Reused) it instantiates follow it in the same text."""
+    from hw.reuse import reused_modules
+    convert = lambda c, n: verilog.convert(c, name=n, emit_src=False)
+    top = convert(component, name)
+    shared = reused_modules(top, convert)
+    return top + ("\n" + shared if shared else "")
 
 
 def verilator_env():

@@ -49,10 +49,13 @@ def _mark(beats, first, last):
     return beats
 
 
-def beats_for(mode, row, e=None, first=True, last=True):
+def beats_for(mode, row, e=None, first=True, last=True, bp_pad=None):
     """Beats presenting one row (codes). FP: the padded input row; BP: the error row (the
     kernel taps reach it as in Fig. 6); WG: the padded input row with its error row e; 1x1 WG:
-    e is [3, n], one error row per output channel."""
+    e is [3, n], one error row per output channel.
+
+    BP stride 1 feeds the error row with `bp_pad` zeros each side (k-1, the default, gives
+    every output of the full correlation; k-1-pad gives just the layer's unpadded row)."""
     row = [int(v) for v in row]
     ph, s, k = mode
     if k == 1:
@@ -63,8 +66,8 @@ def beats_for(mode, row, e=None, first=True, last=True):
     if ph == Phase.FP and s == 1:
         return _mark([Beat(v) for v in row], first, last)
     if ph == Phase.BP and s == 1:
-        # The full correlation: the error row with k-1 zeros each side.
-        return _mark([Beat(v) for v in [0] * (k - 1) + row + [0] * (k - 1)], first, last)
+        z = [0] * (k - 1 if bp_pad is None else bp_pad)
+        return _mark([Beat(v) for v in z + row + z], first, last)
     if ph == Phase.FP and s == 2:
         pairs = row + [0] * (len(row) % 2)
         return _mark([Beat(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)],
@@ -83,7 +86,7 @@ def beats_for(mode, row, e=None, first=True, last=True):
                  first, last)
 
 
-def expected_for(mode, t_row, t_w=None, t_e=None):
+def expected_for(mode, t_row, t_w=None, t_e=None, bp_pad=None):
     """Expected output lanes (exact integers) for one row in decoded values, one list per
     output transfer. FP/BP: one value (two for BP stride 2) per transfer; 1x1 FP/BP: the three
     output channels per pixel; WG: one transfer with the three sums."""
@@ -98,7 +101,8 @@ def expected_for(mode, t_row, t_w=None, t_e=None):
         n = len(t_row)
         full = conv.row_bp(t_row, t_w, s, s * (n - 1) + k)
         if s == 1:
-            return [[int(v)] for v in full]
+            cut = k - 1 - (k - 1 if bp_pad is None else bp_pad)
+            return [[int(v)] for v in full[cut:len(full) - cut]]
         full = np.append(full, 0)                     # the drain beat's odd output
         return [[int(full[2 * i]), int(full[2 * i + 1])] for i in range(len(full) // 2)]
     return [[int(v) for v in conv.row_wg(t_row, t_e, s, k)]]

@@ -99,11 +99,14 @@ def plan_layer(mode, x, w=None, e=None, pad=1, rows=3, cols=2):
         row = lambda c, i: x[c, i] if 0 <= i < he else zero_row(we)
         beats, places = [], []
         if s == 1:
-            for p in range(hp):
-                per_pe = [[pe.beats_for(mode, row(c, p - r)) for c in range(cols)]
-                          for r in range(rows)]
+            # Only the layer's rows and columns: padding rows are skipped, and the error
+            # rows get k-1-pad zeros each side instead of k-1.
+            for p in range(pad, hp - pad):
+                per_pe = [[pe.beats_for(mode, row(c, p - r), bp_pad=2 - pad)
+                           for c in range(cols)] for r in range(rows)]
                 beats += _merge(per_pe, rows, cols)
-                places += [[((0, 0, 0), (p, q))] for q in range(wp)]
+                places += [[((0, 0, 0), (p - pad, q))] for q in range(wp - 2 * pad)]
+            return Plan(weights, beats, (hp - 2 * pad, wp - 2 * pad), places)
         else:
             for i in range((hp + 1) // 2):
                 src = (i, i, i - 1)                # PE rows 0, 2 -> even row, 1 -> odd row

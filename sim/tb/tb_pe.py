@@ -34,8 +34,9 @@ def make_job(rng, mode, fmt, rows):
             got = np.array(pe.expected_for(mode, tx, t_e=te)[0])
             wg_sum = got if wg_sum is None else wg_sum + got
         else:
-            beats += pe.beats_for(mode, x)
-            want += pe.expected_for(mode, tx, tw)
+            bp_pad = int(rng.integers(0, 3)) if (ph, s) == (pe.Phase.BP, 1) else None
+            beats += pe.beats_for(mode, x, bp_pad=bp_pad)
+            want += pe.expected_for(mode, tx, tw, bp_pad=bp_pad)
     if wg_sum is not None:
         want.append(list(wg_sum))
     return w, beats, want
