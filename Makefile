@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
 
-.PHONY: verilog test lint fig3 resources clean distclean
+.PHONY: verilog test lint fig3 resources bench clean distclean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
@@ -34,6 +34,10 @@ fig3: $(VENV)/.installed
 resources: $(VENV)/.installed
 	@command -v yosys >/dev/null || { apt-get update -q && apt-get install -y -q yosys; }
 	$(PY) -m sim.resources --preset $(PRESET) --out docs/resources.md
+
+## bench: C-Core cycles and PE utilization per pattern (RTL), into docs/bench_ccore.md
+bench: $(VENV)/.installed
+	$(PY) -m sim.bench --out docs/bench_ccore.md
 
 clean:
 	rm -rf build .pytest_cache

@@ -9,10 +9,14 @@ import time
 from pathlib import Path
 
 from .config import PRESETS
+from .array import CCoreArray
+from .cluster import Cluster
 from .convert import PintConverter
 from .lfsr import Lfsr
 from .mac import PintMac
+from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
+from .wpu import Wpu
 
 __all__ = ["MODULES", "generate"]
 
@@ -25,6 +29,10 @@ MODULES = {
     "pint_mac": PintMac,
     "lfsr": Lfsr,
     "pint_converter": PintConverter,
+    "pe": Pe,
+    "wpu": Wpu,
+    "cluster": Cluster,
+    "ccore_array": CCoreArray,
 }
 
 

@@ -77,13 +77,44 @@ class _Lock:
         self._file.close()
 
 
-def build(verilog_text, top, build_args=()):
-    """Build a Verilator model for cocotb unless an identical one exists; return its folder."""
-    from cocotb_tools.runner import get_runner
+# For designs made of many identical instances (hw.reuse): Verilator keeps each module one
+# C++ class instead of flattening hundreds of copies into the model, and only the top
+# module's signals are visible to cocotb (the testbenches use nothing else): making every
+# signal of 576 PEs public costs most of the build time of the VC709 array.
+HIERARCHICAL = ("-fno-inline", "--top-only-public")
+
+
+def _runner(build_args):
+    """cocotb's Verilator runner; with --top-only-public in build_args, one that makes only
+    the top module's signals public instead of all of them (--public-flat-rw)."""
+    from cocotb_tools.runner import Verilator
+    if "--top-only-public" not in build_args:
+        return Verilator()
+
+    class TopOnlyPublic(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            vlt = Path(self.build_dir) / "public.vlt"
+            vlt.write_text(f"`verilator_config\npublic_flat_rw -module \"{self.hdl_toplevel}\" "
+                           f"-var \"*\"\n")
+            cmds[0] = [a for a in cmds[0] if a not in ("--public-flat-rw", "--top-only-public")]
+            cmds[0].insert(1, str(vlt))
+            return cmds
+
+    return TopOnlyPublic()
+
+
+def build(verilog_text, top, build_args=(), cxx_opt=None):
+    """Build a Verilator model for cocotb unless an identical one exists; return its folder.
+
+    `cxx_opt` (e.g. "-O0") overrides the C++ optimization level: very large models compile
+    several times faster without it.
+    """
     binary = verilator_env()
     args = ["-Wno-fatal", str(WAIVERS), "-O2", *build_args]
     key = hashlib.sha256("\0".join(
-        [verilog_text, top, _version(binary), WAIVERS.read_text(), *args]).encode()).hexdigest()
+        [verilog_text, top, _version(binary), WAIVERS.read_text(), *args,
+         str(cxx_opt)]).encode()).hexdigest()
     build_dir = BUILD / f"{top}-{key[:16]}"
     build_dir.mkdir(parents=True, exist_ok=True)
     done = build_dir / ".built"
@@ -91,9 +122,16 @@ def build(verilog_text, top, build_args=()):
         if not done.exists():
             src = build_dir / f"{top}.v"
             src.write_text(verilog_text)
-            runner = get_runner("verilator")
-            runner.build(sources=[src], hdl_toplevel=top, build_dir=build_dir,
-                         build_args=args, log_file=build_dir / "build.log")
+            runner = _runner(args)
+            saved = os.environ.get("MAKEFLAGS", "")
+            if cxx_opt is not None:
+                os.environ["MAKEFLAGS"] = " ".join(
+                    [saved] + [f"{v}={cxx_opt}" for v in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL")])
+            try:
+                runner.build(sources=[src], hdl_toplevel=top, build_dir=build_dir,
+                             build_args=args, log_file=build_dir / "build.log")
+            finally:
+                os.environ["MAKEFLAGS"] = saved
             done.touch()
     return build_dir
 
@@ -103,22 +141,22 @@ def seed_from_env():
     return int(os.environ.get("ETA_SEED", random.randrange(1 << 31)))
 
 
-def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, env=None):
+def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, env=None,
+               build_args=(), cxx_opt=None):
     """Elaborate `component`, build it (cached), run the cocotb tests in `tb_module`.
 
     The configuration reaches the testbench as $ETA_CONFIG (JSON). Fails with the seed in the
     message so that `ETA_SEED=<seed> pytest ...` replays the run.
     """
-    from cocotb_tools.runner import get_runner
     seed = seed_from_env() if seed is None else seed
     print(f"{tb_module}: seed {seed}")
-    build_dir = build(to_verilog(component, top), top)
+    build_dir = build(to_verilog(component, top), top, build_args, cxx_opt)
     test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     test_dir = build_dir / ("run-" + "".join(c if c.isalnum() else "_" for c in test_name))
     extra_env = {"ETA_SEED": str(seed), **(env or {})}
     if cfg is not None:
         extra_env["ETA_CONFIG"] = cfg.to_json()
-    runner = get_runner("verilator")
+    runner = _runner(build_args)
     try:
         runner.test(test_module=tb_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                     build_dir=build_dir,

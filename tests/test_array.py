@@ -6,18 +6,19 @@ import pytest
 from hw.array import CCoreArray
 from hw.cluster import Cluster
 from hw.config import small
-from sim.runner import run_cocotb
+from sim.runner import HIERARCHICAL, run_cocotb
 
 
 def test_cluster_layers():
     cfg = small()
-    run_cocotb(Cluster(cfg), "cluster", "sim.tb.tb_array", cfg, env={"ETA_LEVEL": "cluster"})
+    run_cocotb(Cluster(cfg), "cluster", "sim.tb.tb_array", cfg, env={"ETA_LEVEL": "cluster"},
+               build_args=HIERARCHICAL)
 
 
 def test_array_layers():
     cfg = small()
     run_cocotb(CCoreArray(cfg), "ccore_array", "sim.tb.tb_array", cfg,
-               env={"ETA_LEVEL": "array"})
+               env={"ETA_LEVEL": "array"}, build_args=HIERARCHICAL)
 
 
 def test_array_rejects_bad_config():

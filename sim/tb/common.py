@@ -55,13 +55,15 @@ class StreamPort:
 
 
 async def run_stream(dut, src, sink, items, count, idle="none", backpressure="none",
-                     rnd=None, before_edge=None, timeout=1000):
+                     rnd=None, before_edge=None, timeout=1000, stats=None):
     """Push `items` into `src` and collect `count` payloads from `sink`, cycle by cycle.
 
     Checks the stream rules as it goes: a source never drops valid or changes payload before
     the transfer (we drive those), a sink's valid never falls without a transfer. Returns the
     payloads received, as unsigned ints. Raises if nothing moves for `timeout` cycles.
-    `before_edge(cycle)` runs in each cycle's read-only phase (for extra checks).
+    `before_edge(cycle)` runs in each cycle's read-only phase (for extra checks). `stats`,
+    a dict, receives "cycles": clock cycles from the first input transfer to the last output
+    transfer, both counted.
     """
     rnd = rnd or random.Random(0)
     go_src = stall_generator(idle, rnd)
@@ -83,6 +85,8 @@ async def run_stream(dut, src, sink, items, count, idle="none", backpressure="no
             before_edge(cycle)
         moved = False
         if src.valid.value == 1 and src.ready.value == 1:
+            if sent == 0:
+                first_cycle = cycle
             sent, moved = sent + 1, True
         if held is not None:
             assert sink.valid.value == 1, "sink dropped valid before the transfer"
@@ -92,6 +96,7 @@ async def run_stream(dut, src, sink, items, count, idle="none", backpressure="no
             if sink.ready.value == 1:
                 got.append(value)
                 held, moved = None, True
+                last_cycle = cycle
             else:
                 held = value
         idle_cycles = 0 if moved else idle_cycles + 1
@@ -99,6 +104,8 @@ async def run_stream(dut, src, sink, items, count, idle="none", backpressure="no
             raise AssertionError(f"stream stuck: {sent}/{len(items)} sent, "
                                  f"{len(got)}/{count} received after {cycle} cycles")
         cycle += 1
+    if stats is not None and count and items:
+        stats["cycles"] = last_cycle - first_cycle + 1
     await RisingEdge(dut.clk)
     src.valid.value = 0
     sink.ready.value = 1
