@@ -55,18 +55,21 @@ def plan_layer(mode, x, w=None, e=None, pad=1, rows=3, cols=2):
     ph, s, k = mode
     zero_row = lambda n: [0] * n
     if k == 1 and ph != Phase.WG:
+        # A 1x1 layer is a stream of pixels: each PE row takes a third of the map, flattened,
+        # so no row is left idle whatever the map's height.
         c_, h, wd = x.shape
         weights = [[[int(w[l, c]) for l in range(LANES)] for c in range(cols)]
                    for _ in range(rows)]
-        beats, places = [], []
-        for i0 in range(0, h, rows):
-            per_pe = [[pe.beats_for(mode, x[c, i0 + r] if i0 + r < h else zero_row(wd))
-                       for c in range(cols)] for r in range(rows)]
-            beats += _merge(per_pe, rows, cols)
-            for j in range(wd):
-                places.append([((r, 0, l), (l, i0 + r, j)) for r in range(rows)
-                               if i0 + r < h for l in range(LANES)])
-        return Plan(weights, beats, (LANES, h, wd), places)
+        n = h * wd
+        chunk = -(-n // rows)
+        flat = np.pad(x.reshape(c_, n), ((0, 0), (0, rows * chunk - n)))
+        per_pe = [[pe.beats_for(mode, flat[c, r * chunk:(r + 1) * chunk]) for c in range(cols)]
+                  for r in range(rows)]
+        places = []
+        for j in range(chunk):
+            places.append([((r, 0, l), (l, (r * chunk + j) // wd, (r * chunk + j) % wd))
+                           for r in range(rows) if r * chunk + j < n for l in range(LANES)])
+        return Plan(weights, _merge(per_pe, rows, cols), (LANES, h, wd), places)
     if k == 1:
         c_, h, wd = x.shape
         weights = [[[0] * LANES for _ in range(cols)] for _ in range(rows)]
