@@ -48,8 +48,10 @@ def plan_and_expect(mode, cfg, x, w, e, pad=1):
     return plan, conv.conv_wg(dec(x)[None], dec(e)[None], 3, s, pad)[0], None
 
 
-def random_layer(rng, mode, cfg):
-    h, wd = int(rng.integers(3, 8)), int(rng.integers(3, 9))
+def random_layer(rng, mode, cfg, fc=False):
+    """fc: a fully connected layer, i.e. 1x1 on a 1 x batch map (Eq. 2, 4, 6)."""
+    h, wd = (1, int(rng.integers(1, 9))) if fc else (int(rng.integers(3, 8)),
+                                                       int(rng.integers(3, 9)))
     return plan_and_expect(mode, cfg, *layer_inputs(rng, mode, cfg, h, wd))
 
 
@@ -91,8 +93,8 @@ async def wpu_layer(dut, mode, stalls):
     rnd, rng = rngs(pe.MODES.index(mode) * 2 + (stalls[0] == "random"))
     await start(dut)
     dut.mode.value = mode_word(mode)
-    for _ in range(2):
-        plan, want, trim = random_layer(rng, mode, cfg)
+    for job in range(3):
+        plan, want, trim = random_layer(rng, mode, cfg, fc=(mode.k == 1 and job == 2))
         await load_weights(dut, cfg, plan.weights)
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
                                [pack(wpu_beat_layout(cfg), b) for b in plan.beats],
