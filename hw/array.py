@@ -6,7 +6,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cluster import Cluster, cluster_beat_layout, cluster_result_layout, weights_layout
-from .config import EtaConfig
+from .config import Configured
 from .lockstep import fan_out, gather
 from .pe import pe_mode_layout
 from .reuse import Reused
@@ -27,23 +27,16 @@ def array_result_layout(cfg):
     return data.ArrayLayout(cluster_result_layout(cfg), cfg.clusters)
 
 
-class CCoreArray(wiring.Component):
+class CCoreArray(Configured, wiring.Component):
     """cfg.clusters clusters in step. `w[k]` loads into cluster k on `w_load`."""
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        super().__init__({
+        super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
             "w": In(data.ArrayLayout(weights_layout(cfg), cfg.clusters)), "w_load": In(1),
             "i": In(stream.Signature(array_beat_layout(cfg))),
             "o": Out(stream.Signature(array_result_layout(cfg))),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

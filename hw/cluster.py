@@ -4,7 +4,7 @@ from amaranth.hdl import Module
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EtaConfig
+from .config import Configured
 from .lockstep import fan_out, gather
 from .pe import LANES, pe_mode_layout
 from .pint import pint_layout
@@ -32,23 +32,16 @@ def cluster_result_layout(cfg):
     return data.ArrayLayout(wpu_result_layout(cfg), cfg.wpus)
 
 
-class Cluster(wiring.Component):
+class Cluster(Configured, wiring.Component):
     """cfg.wpus WPUs in step: the same weights and flags, each its own rows."""
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        super().__init__({
+        super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
             "w": In(weights_layout(cfg)), "w_load": In(1),
             "i": In(stream.Signature(cluster_beat_layout(cfg))),
             "o": Out(stream.Signature(cluster_result_layout(cfg))),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

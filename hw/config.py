@@ -145,3 +145,21 @@ def small():
 
 
 PRESETS = {"vc709": vc709, "small": small}
+
+
+class Configured:
+    """Mixin for components built from an EtaConfig: checks it, keeps it, shows it as `cfg`.
+
+    Use as `class X(Configured, wiring.Component)` and call `super().__init__(cfg, members)`,
+    where `members(cfg)` gives the signature members (called only once cfg is known good).
+    """
+
+    def __init__(self, cfg, members):
+        if not isinstance(cfg, EtaConfig):
+            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
+        self._cfg = cfg
+        super().__init__(members(cfg))
+
+    @property
+    def cfg(self):
+        return self._cfg

@@ -5,11 +5,11 @@ q = round(x / 2^(shift+sh)) to nearest-even or stochastically; t = sat(q << sh);
 on t pick the code's field. `max_abs` and `next_shift` give the next pass its scale.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EtaConfig
+from .config import Configured
 from .lfsr import Lfsr
 from .pint import pint_layout, uniform
 
@@ -18,7 +18,7 @@ __all__ = ["PintConverter", "NEAREST_EVEN", "STOCHASTIC"]
 NEAREST_EVEN, STOCHASTIC = 0, 1
 
 
-class PintConverter(wiring.Component):
+class PintConverter(Configured, wiring.Component):
     """Stream converter, one value per cycle, one register stage.
 
     `shift` and `stochastic` are held stable during a pass. In stochastic mode each accepted
@@ -27,10 +27,7 @@ class PintConverter(wiring.Component):
     """
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        super().__init__({
+        super().__init__(cfg, lambda cfg: {
             "i": In(stream.Signature(signed(cfg.acc_bits))),
             "o": Out(stream.Signature(pint_layout(cfg.pint))),
             "shift": In(cfg.shift_bits),
@@ -40,10 +37,6 @@ class PintConverter(wiring.Component):
             "max_abs": Out(cfg.acc_bits),
             "next_shift": Out(cfg.shift_bits),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

@@ -4,31 +4,24 @@ from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EtaConfig
+from .config import Configured
 
 __all__ = ["Lfsr", "TAPS"]
 
 TAPS = 0x80200003   # x^32 + x^22 + x^2 + x + 1, primitive (tests/test_lfsr_golden.py)
 
 
-class Lfsr(wiring.Component):
+class Lfsr(Configured, wiring.Component):
     """rnd = low round_bits of the state `round_bits` steps ahead; `next` moves there.
 
     `load` sets the state to `seed` (0, which would lock the register, is taken as 1).
     """
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        super().__init__({
+        super().__init__(cfg, lambda cfg: {
             "next": In(1), "load": In(1), "seed": In(cfg.lfsr_bits),
             "rnd": Out(cfg.round_bits), "state": Out(cfg.lfsr_bits, init=1),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

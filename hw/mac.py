@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EtaConfig
+from .config import Configured
 from .pint import PintMultiplier, pint_layout
 
 __all__ = ["PintMac", "saturate"]
@@ -22,7 +22,7 @@ def saturate(m, value, width):
     return out, over
 
 
-class PintMac(wiring.Component):
+class PintMac(Configured, wiring.Component):
     """On each `en` cycle: sum <- (0 if first else sum) + a*b, exact in mac_bits.
 
     `sum` is the exact running sum, `acc` that sum saturated to acc_bits and `ovf` says it
@@ -33,20 +33,12 @@ class PintMac(wiring.Component):
     """
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        layout = pint_layout(cfg.pint)
-        super().__init__({
-            "a": In(layout), "b": In(layout),
+        super().__init__(cfg, lambda cfg: {
+            "a": In(pint_layout(cfg.pint)), "b": In(pint_layout(cfg.pint)),
             "en": In(1), "first": In(1),
             "acc": Out(signed(cfg.acc_bits)), "ovf": Out(1),
             "sum": Out(signed(cfg.mac_bits)),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

@@ -12,7 +12,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EtaConfig
+from .config import Configured
 from .mac import PintMac, saturate
 from .pint import pint_layout
 
@@ -53,28 +53,20 @@ def _case(m, value, count):
     return m.Case(value) if value < count - 1 else m.Default()
 
 
-class Pe(wiring.Component):
+class Pe(Configured, wiring.Component):
     """A row in as beats on `i`, results out on `o`; weights in `w` load on `w_load`.
 
     `w_out` shows the loaded weights, for the next PE down a column.
     """
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        pint = pint_layout(cfg.pint)
-        super().__init__({
+        super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(data.ArrayLayout(pint, LANES)), "w_load": In(1),
-            "w_out": Out(data.ArrayLayout(pint, LANES)),
+            "w": In(data.ArrayLayout(pint_layout(cfg.pint), LANES)), "w_load": In(1),
+            "w_out": Out(data.ArrayLayout(pint_layout(cfg.pint), LANES)),
             "i": In(stream.Signature(pe_beat_layout(cfg))),
             "o": Out(stream.Signature(pe_result_layout(cfg))),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

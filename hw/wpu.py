@@ -10,7 +10,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EtaConfig
+from .config import Configured
 from .lockstep import all_of, any_of, fan_out
 from .reuse import Reused
 from .mac import saturate
@@ -49,7 +49,7 @@ def wpu_result_layout(cfg):
     return data.ArrayLayout(data.ArrayLayout(pe_result_layout(cfg), cfg.pe_cols), cfg.pe_rows)
 
 
-class Wpu(wiring.Component):
+class Wpu(Configured, wiring.Component):
     """Beats in on `i` (one per PE, shared flags), results out on `o`.
 
     `w` (three codes per column) enters the top row on `w_load`, each load pushing the
@@ -57,21 +57,14 @@ class Wpu(wiring.Component):
     """
 
     def __init__(self, cfg):
-        if not isinstance(cfg, EtaConfig):
-            raise TypeError(f"'cfg' must be an EtaConfig, not {cfg!r}")
-        self._cfg = cfg
-        pint = pint_layout(cfg.pint)
-        super().__init__({
+        super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(data.ArrayLayout(data.ArrayLayout(pint, LANES), cfg.pe_cols)),
+            "w": In(data.ArrayLayout(data.ArrayLayout(pint_layout(cfg.pint), LANES),
+                                     cfg.pe_cols)),
             "w_load": In(1),
             "i": In(stream.Signature(wpu_beat_layout(cfg))),
             "o": Out(stream.Signature(wpu_result_layout(cfg))),
         })
-
-    @property
-    def cfg(self):
-        return self._cfg
 
     def elaborate(self, platform):
         m = Module()

@@ -10,7 +10,6 @@ import hashlib
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 from amaranth.back import verilog

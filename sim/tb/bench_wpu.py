@@ -9,7 +9,6 @@ import json
 import os
 
 import cocotb
-import numpy as np
 
 from hw.wpu import wpu_beat_layout, wpu_result_layout
 from sim.golden import pe

@@ -4,7 +4,6 @@ run small layers of every pattern, each WPU on its own window, under random stal
 import os
 
 import cocotb
-import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.array import array_beat_layout, array_result_layout
