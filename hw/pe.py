@@ -108,7 +108,9 @@ class Pe(Configured, wiring.Component):
         first = [Signal(name=f"first{j}") for j in range(LANES)]
         period = Signal(range(4))
         emit = Signal()
-        lane0_mask = Signal(LANES)    # lane 0 = sum of these MACs; lanes 1, 2 = one MAC each
+        # lane 0 = one MAC's sum (+ MAC 2's for FP stride 2); lane 1 = MAC 1 or 2; lane 2 = MAC 2
+        lane0_mac = Signal(range(LANES))
+        lane0_add2 = Signal()
         lane1_mac = Signal(range(LANES))
         count = Signal(range(LANES + 1))
 
@@ -119,8 +121,7 @@ class Pe(Configured, wiring.Component):
             """WG patterns: each MAC sums one product per beat between first and last."""
             for j, (a, b) in enumerate(a_b_pairs):
                 set_mac(j, a, b, beat.first)
-            m.d.comb += [period.eq(1), emit.eq(beat.last), lane0_mask.eq(0b001),
-                         lane1_mac.eq(1), count.eq(3)]
+            m.d.comb += [period.eq(1), emit.eq(beat.last), lane1_mac.eq(1), count.eq(3)]
 
         mode = self.mode
         with m.If(mode.k1 & (mode.phase == Phase.WG)):
@@ -130,8 +131,7 @@ class Pe(Configured, wiring.Component):
             # 1x1 FP/BP: x broadcast, three output channels' weights, one product each.
             for j in range(LANES):
                 set_mac(j, X0, W0 + j, 1)
-            m.d.comb += [period.eq(1), emit.eq(1), lane0_mask.eq(0b001), lane1_mac.eq(1),
-                         count.eq(3)]
+            m.d.comb += [period.eq(1), emit.eq(1), lane1_mac.eq(1), count.eq(3)]
         with m.Elif(mode.phase == Phase.WG):
             with m.If(mode.stride2):
                 # dw[u] = sum_j e[j] x[2j+u]: even and odd inputs, the previous error.
@@ -149,7 +149,7 @@ class Pe(Configured, wiring.Component):
                             tap = (p - j) % 3
                             b = Mux(mode.phase == Phase.BP, W2 - tap, W0 + tap)
                             set_mac(j, X0, b, tap == 0)
-                        m.d.comb += lane0_mask.eq(1 << ((p + 1) % 3))
+                        m.d.comb += lane0_mac.eq((p + 1) % 3)
             m.d.comb += [period.eq(3), emit.eq(cnt_now == 2), lane1_mac.eq(1), count.eq(1)]
         with m.Elif(mode.phase == Phase.FP):
             # Stride 2, two inputs per beat: MACs 0/1 alternate on the even part
@@ -160,7 +160,7 @@ class Pe(Configured, wiring.Component):
                         set_mac(p, X0, W0, 1)
                         set_mac(1 - p, X0, W2, 0)
                         set_mac(2, X1P, W1, 1)
-                        m.d.comb += lane0_mask.eq((1 << (1 - p)) | 0b100)
+                        m.d.comb += [lane0_mac.eq(1 - p), lane0_add2.eq(1)]
             m.d.comb += [period.eq(2), emit.eq(cnt_now != 0), lane1_mac.eq(1), count.eq(1)]
         with m.Else():
             # BP stride 2, one error per beat, two outputs per beat: even outputs
@@ -171,7 +171,7 @@ class Pe(Configured, wiring.Component):
                         set_mac(p, X0, W0, cnt_now == 0)
                         set_mac(1 - p, X0, W2, 1)
                         set_mac(2, X0, W1, 1)
-                        m.d.comb += [lane0_mask.eq(1 << p), lane1_mac.eq(2)]
+                        m.d.comb += [lane0_mac.eq(p), lane1_mac.eq(2)]
             m.d.comb += [period.eq(2), emit.eq(1), count.eq(2)]
 
         with m.If(accept):
@@ -200,7 +200,8 @@ class Pe(Configured, wiring.Component):
         # next beat (the sums are read before that beat overwrites them). A beat waits while
         # results are pending and the output register is full.
         pending = Signal()
-        pend_mask = Signal(LANES)
+        pend_mac0 = Signal(range(LANES))
+        pend_add2 = Signal()
         pend_lane1 = Signal(range(LANES))
         pend_count = Signal(range(LANES + 1))
         out_free = ~self.o.valid | self.o.ready
@@ -208,7 +209,8 @@ class Pe(Configured, wiring.Component):
         m.d.comb += self.i.ready.eq(~pending | out_free)
 
         lane_sums = [
-            sum(Mux(pend_mask[j], macs[j].sum, 0) for j in range(LANES)),
+            Mux(pend_mac0 == 0, macs[0].sum, Mux(pend_mac0 == 1, macs[1].sum, macs[2].sum))
+            + Mux(pend_add2, macs[2].sum, 0),
             Mux(pend_lane1 == 2, macs[2].sum, macs[1].sum),
             macs[2].sum,
         ]
@@ -222,7 +224,8 @@ class Pe(Configured, wiring.Component):
             m.d.sync += self.o.valid.eq(0)
 
         with m.If(accept & emit):
-            m.d.sync += [pending.eq(1), pend_mask.eq(lane0_mask), pend_lane1.eq(lane1_mac),
+            m.d.sync += [pending.eq(1), pend_mac0.eq(lane0_mac), pend_add2.eq(lane0_add2),
+                         pend_lane1.eq(lane1_mac),
                          pend_count.eq(count)]
         with m.Elif(capture):
             m.d.sync += pending.eq(0)
