@@ -18,6 +18,11 @@ class Plan:
     def __init__(self, weights, beats, shape, places):
         self.weights, self.beats, self.shape, self._places = weights, beats, shape, places
 
+    @property
+    def transfers(self):
+        """How many output transfers the WPU makes for this plan."""
+        return len(self._places)
+
     def place(self, transfers):
         """transfers: list of [r][c][lane] values -> the output tensor."""
         if len(transfers) != len(self._places):

@@ -33,7 +33,7 @@ async def bench(dut):
         stats = {}
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
                                [pack(wpu_beat_layout(cfg), b) for b in plan.beats],
-                               len(plan._places), stats=stats)
+                               plan.transfers, stats=stats)
         check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want,
                      trim)
         results.append({**tile, "cycles": stats["cycles"], "beats": len(plan.beats)})

@@ -58,7 +58,7 @@ async def layers(dut, mode, stalls):
     layout = array_beat_layout(cfg) if is_array else cluster_beat_layout(cfg)
     results = array_result_layout(cfg) if is_array else cluster_result_layout(cfg)
     got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
-                           [pack(layout, b) for b in beats], len(jobs[0][0][0]._places),
+                           [pack(layout, b) for b in beats], jobs[0][0][0].transfers,
                            *stalls, rnd)
     out = [unpack(results, bits) for bits in got]
     for k in range(clusters):

@@ -98,5 +98,5 @@ async def wpu_layer(dut, mode, stalls):
         await load_weights(dut, cfg, plan.weights)
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
                                [pack(wpu_beat_layout(cfg), b) for b in plan.beats],
-                               len(plan._places), *stalls, rnd)
+                               plan.transfers, *stalls, rnd)
         check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want, trim)
