@@ -45,7 +45,8 @@ def wpu_beat_layout(cfg):
 
 
 def wpu_result_layout(cfg):
-    """One PE result per PE position; merged results sit in column 0 of their group's row."""
+    """One PE result per PE position; merged results sit in column 0 of their group's row
+    (the other columns then hold unspecified values)."""
     return data.ArrayLayout(data.ArrayLayout(pe_result_layout(cfg), cfg.pe_cols), cfg.pe_rows)
 
 
@@ -139,10 +140,9 @@ class Wpu(Configured, wiring.Component):
                                                         merged.ovf | sat)),
                         ]
                     else:
-                        m.d.comb += [
-                            cell.lanes[lane].value.eq(Mux(is_wg, direct.lanes[lane].value, 0)),
-                            cell.lanes[lane].ovf.eq(is_wg & direct.lanes[lane].ovf),
-                        ]
+                        # Only WG reads these cells; other modes leave them unspecified
+                        # rather than pay a multiplexer per bit to clear them.
+                        m.d.comb += cell.lanes[lane].eq(direct.lanes[lane])
                 m.d.comb += cell.count.eq(direct.count)
 
         with m.If(all_valid & out_free):
