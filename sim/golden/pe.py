@@ -17,6 +17,12 @@ class Mode(tuple):
     """(phase, stride, kernel) of one PE pattern."""
 
     def __new__(cls, phase, stride, k):
+        if k not in (1, 3):
+            raise ValueError(f"kernel must be 1 or 3, not {k}")
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, not {stride}")
+        if k == 1 and stride != 1:
+            raise ValueError("a 1x1 pattern runs at stride 1; subsample its input instead")
         return super().__new__(cls, (Phase(phase), stride, k))
 
     phase = property(lambda s: s[0])

@@ -58,6 +58,9 @@ def plan_layer(mode, x, w=None, e=None, pad=1, rows=3, cols=2):
     x [cols, H, W], e [3*rows, H, W].
     """
     ph, s, k = mode
+    if np.shape(x)[0] != cols:
+        raise ValueError(f"the WPU has {cols} columns; give it exactly {cols} channels "
+                         f"(pad with zero channels), not {np.shape(x)[0]}")
     zero_row = lambda n: [0] * n
     if k == 1 and ph != Phase.WG:
         # A 1x1 layer is a stream of pixels: each PE row takes a third of the map, flattened,
