@@ -4,26 +4,21 @@ run small layers of every pattern, each WPU on its own window, under random stal
 import os
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.array import array_beat_layout, array_result_layout
 from hw.cluster import cluster_beat_layout, cluster_result_layout, weights_layout
 from sim.golden import pe
 from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
-from sim.tb.tb_wpu import check_output, layer_inputs, mode_word, plan_and_expect
+from sim.tb.tb_wpu import (check_output, layer_inputs, load_weights, mode_word,
+                           plan_and_expect)
 
 
 async def load(dut, cfg, weights, per_cluster):
     """weights[k][r] for each cluster k (one cluster: the cluster's own port)."""
     layout = weights_layout(cfg)
-    for r in reversed(range(cfg.pe_rows)):                 # bottom row first
-        await FallingEdge(dut.clk)
-        dut.w.value = pack(layout, weights[0][r]) if not per_cluster else \
-            sum(pack(layout, weights[k][r]) << (k * layout.size) for k in range(len(weights)))
-        dut.w_load.value = 1
-        await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.w_load.value = 0
+    await load_weights(dut, cfg, None, lambda r: pack(layout, weights[0][r]) if not per_cluster
+                       else sum(pack(layout, weights[k][r]) << (k * layout.size)
+                                for k in range(len(weights))))
 
 
 @cocotb.test()

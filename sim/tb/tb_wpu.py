@@ -6,6 +6,7 @@ import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.pe import LANES, Phase, pe_mode_layout
+from hw.cluster import weights_layout
 from hw.wpu import wpu_beat_layout, wpu_result_layout
 from sim.golden import conv, pe, pint, wpu
 from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
@@ -76,11 +77,15 @@ def mode_word(mode):
                                    "k1": int(mode.k == 1)})
 
 
-async def load_weights(dut, cfg, weights):
-    layout = wpu_beat_layout(cfg)["e"].shape.elem_shape      # [cols][3] codes
-    for r in reversed(range(cfg.pe_rows)):                      # bottom row first
+async def load_weights(dut, cfg, weights, port_value=None):
+    """Shift weights[r] (per PE row) into the columns, bottom row first. port_value(r) gives
+    what to drive on `w` for row r; by default weights[r] packed as one WPU's weights."""
+    if port_value is None:
+        layout = weights_layout(cfg)
+        port_value = lambda r: pack(layout, weights[r])
+    for r in reversed(range(cfg.pe_rows)):
         await FallingEdge(dut.clk)
-        dut.w.value = pack(layout, weights[r])
+        dut.w.value = port_value(r)
         dut.w_load.value = 1
         await RisingEdge(dut.clk)
     await FallingEdge(dut.clk)
