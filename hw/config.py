@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 
 
-__all__ = ["PintFormat", "EtaConfig", "vc709", "small"]
+__all__ = ["PintFormat", "AcoreFormat", "EtaConfig", "vc709", "small"]
 
 
 def _check_int(owner, name, value, lo, hi):
@@ -75,6 +75,46 @@ class PintFormat:
 
 
 @dataclass(frozen=True)
+class AcoreFormat:
+    """Fixed-point formats of the A-Core (docs/acore.md): widths and binary points.
+
+    Every A-Core value is a two's-complement integer; its real value is int x 2^-frac for the
+    fixed formats below, or int x 2^e for tensors whose exponent e the host tracks.
+    """
+    word_bits: int = 48     # registers, operation results (saturating)
+    acc_bits: int = 64      # the Accumulation register: exact for max_n words
+    coef_bits: int = 18     # the second multiplier operand (a DSP48E1's B port)
+    recip_bits: int = 16    # Division: quotient q in [2^(r-1), 2^(r+1)), r = recip_bits
+    norm_bits: int = 32     # Division: both operands are normalized to this many bits
+    max_n_bits: int = 16    # a channel holds at most 2^max_n_bits elements
+    xhat_frac: int = 12     # x_hat and y = gamma x_hat + beta inside the APU: Q.12
+    gamma_frac: int = 14    # gamma as a multiplier coefficient: Q.14 (|gamma| < 8)
+    param_frac: int = 24    # stored gamma, beta, tau: 32-bit Q.24 (|p| < 128)
+    momentum_frac: int = 16 # the momentum coefficient: Q.16
+    xhat_exp: int = -7      # x_hat kept for BP as PINT with this exponent (|x_hat| <= 31.5)
+
+    def __post_init__(self):
+        for name, lo, hi in (("word_bits", 33, 60), ("coef_bits", 8, 25),
+                             ("recip_bits", 8, 24), ("norm_bits", 16, 40),
+                             ("max_n_bits", 1, 24), ("xhat_frac", 0, 24),
+                             ("gamma_frac", 1, 24), ("param_frac", 1, 30),
+                             ("momentum_frac", 1, 24), ("xhat_exp", -24, 24)):
+            _check_int("AcoreFormat", name, getattr(self, name), lo, hi)
+        _check_int("AcoreFormat", "acc_bits", self.acc_bits,
+                   self.word_bits + self.max_n_bits, 64)
+        if self.recip_bits + 1 >= self.coef_bits:
+            raise ValueError(f"AcoreFormat.recip_bits must be below coef_bits - 1 "
+                             f"({self.coef_bits - 1}) so a quotient is a coefficient, "
+                             f"not {self.recip_bits}")
+        if self.gamma_frac > self.param_frac or self.xhat_frac > self.param_frac:
+            raise ValueError("AcoreFormat.gamma_frac and xhat_frac must not exceed param_frac")
+
+    @property
+    def max_n(self):
+        return 1 << self.max_n_bits
+
+
+@dataclass(frozen=True)
 class EtaConfig:
     """Every size of the accelerator. Presets: `vc709()` (the paper's array), `small()` (tests)."""
     name: str = "vc709"
@@ -89,10 +129,15 @@ class EtaConfig:
     shift_bits: int = 5         # converter scale-shift field: shifts 0 .. 2^shift_bits - 1
     lfsr_bits: int = 32         # stochastic-rounding LFSR state
     round_bits: int = 16        # random bits drawn per stochastic rounding
+    apus: int = 8               # A-Core: APUs, one output channel each
+    acore: AcoreFormat = field(default_factory=AcoreFormat)
 
     def __post_init__(self):
         if not isinstance(self.pint, PintFormat):
             raise TypeError(f"EtaConfig.pint must be a PintFormat, not {self.pint!r}")
+        if not isinstance(self.acore, AcoreFormat):
+            raise TypeError(f"EtaConfig.acore must be an AcoreFormat, not {self.acore!r}")
+        _check_int("EtaConfig", "apus", self.apus, 1, 64)
         _check_int("EtaConfig", "clusters", self.clusters, 1, 64)
         _check_int("EtaConfig", "wpus", self.wpus, 1, 16)
         # The WPU maps the three kernel rows of a 3x3 kernel onto its PE rows.
@@ -128,6 +173,7 @@ class EtaConfig:
     def from_json(cls, text):
         fields = json.loads(text)
         fields["pint"] = PintFormat(**fields["pint"])
+        fields["acore"] = AcoreFormat(**fields["acore"])
         return cls(**fields)
 
     def replace(self, **changes):
@@ -141,7 +187,7 @@ def vc709():
 
 def small():
     """What the tests use: 2 clusters, 2 WPUs, 3x2 PEs."""
-    return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2)
+    return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2, apus=2)
 
 
 PRESETS = {"vc709": vc709, "small": small}
