@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
 
-.PHONY: verilog test lint fig3 resources bench clean distclean
+.PHONY: verilog test lint fig3 resources bench train clean distclean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
@@ -38,6 +38,10 @@ resources: $(VENV)/.installed
 ## bench: C-Core cycles and PE utilization per pattern (RTL), into docs/bench_ccore.md
 bench: $(VENV)/.installed
 	$(PY) -m sim.bench --out docs/bench_ccore.md
+
+## train: the digits CNN in float32, INT8 and PINT8 (golden model), into docs/train_digits.*
+train: $(VENV)/.installed
+	$(PY) -m sim.train --epochs 20 --seeds 3 --out docs
 
 clean:
 	rm -rf build .pytest_cache

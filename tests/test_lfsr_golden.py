@@ -38,3 +38,13 @@ def test_draws_are_balanced():
     assert abs(r.mean() / (1 << 16) - 0.5) < 0.01
     # 20,000 uniform draws from 2^16 values hit about 65536 * (1 - e^(-20000/65536)) = 17,240.
     assert 16_900 < len(set(r.tolist())) < 17_600
+
+
+def test_block_draws_equal_one_at_a_time():
+    """`draws` jumps a block at a time; it must give the sequence of single `draw` calls."""
+    state, want = 0x1234_5678, []
+    for _ in range(5000):
+        state, r = lfsr.draw(state, 16)
+        want.append(r)
+    got_state, got = lfsr.draws(0x1234_5678, 16, 5000)
+    assert got_state == state and list(got) == want

@@ -41,19 +41,22 @@ def check_conv_shapes(x_shape, w_shape, stride, pad):
         raise ValueError(f"a {h}x{w} input is smaller than the {k}x{k} kernel")
 
 
-def _padded(x, pad):
-    return np.pad(np.asarray(x, np.int64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+def _padded(x, pad, dtype=np.int64):
+    return np.pad(np.asarray(x, dtype), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
 
 
-def conv_fp(x, w, stride=1, pad=1):
-    """Eq. 1: y[b,o,i,j] = sum_{c,u,v} w[o,c,u,v] x[b,c,s*i+u-pad,s*j+v-pad]."""
+def conv_fp(x, w, stride=1, pad=1, dtype=np.int64):
+    """Eq. 1: y[b,o,i,j] = sum_{c,u,v} w[o,c,u,v] x[b,c,s*i+u-pad,s*j+v-pad].
+
+    dtype: int64 for the exact integer model; a float type gives the float baseline's layer.
+    """
     check_conv_shapes(np.shape(x), np.shape(w), stride, pad)
-    w = np.asarray(w, np.int64)
-    xp = _padded(x, pad)
+    w = np.asarray(w, dtype)
+    xp = _padded(x, pad, dtype)
     k = w.shape[2]
     oh = out_size(x.shape[2], k, stride, pad)
     ow = out_size(x.shape[3], k, stride, pad)
-    y = np.zeros((x.shape[0], w.shape[0], oh, ow), np.int64)
+    y = np.zeros((x.shape[0], w.shape[0], oh, ow), dtype)
     for u in range(k):
         for v in range(k):
             patch = xp[:, :, u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride]
@@ -61,19 +64,19 @@ def conv_fp(x, w, stride=1, pad=1):
     return y
 
 
-def conv_bp(e, w, x_shape, stride=1, pad=1):
+def conv_bp(e, w, x_shape, stride=1, pad=1, dtype=np.int64):
     """Eq. 3: dx[b,c,p,q] = sum_{o,i,j: s*i+u-pad=p, s*j+v-pad=q} w[o,c,u,v] e[b,o,i,j].
 
     The kernel is rotated and channels transposed; no zeros are inserted for stride 2.
     """
     check_conv_shapes(x_shape, np.shape(w), stride, pad)
-    e, w = np.asarray(e, np.int64), np.asarray(w, np.int64)
+    e, w = np.asarray(e, dtype), np.asarray(w, dtype)
     k = w.shape[2]
     b, c, h, wd = x_shape
     oh, ow = out_size(h, k, stride, pad), out_size(wd, k, stride, pad)
     if e.shape != (b, w.shape[0], oh, ow):
         raise ValueError(f"error tensor must be {(b, w.shape[0], oh, ow)}, not {e.shape}")
-    dxp = np.zeros((b, c, h + 2 * pad, wd + 2 * pad), np.int64)
+    dxp = np.zeros((b, c, h + 2 * pad, wd + 2 * pad), dtype)
     for u in range(k):
         for v in range(k):
             dxp[:, :, u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride] += \
@@ -81,15 +84,15 @@ def conv_bp(e, w, x_shape, stride=1, pad=1):
     return dxp[:, :, pad:pad + h, pad:pad + wd]
 
 
-def conv_wg(x, e, k, stride=1, pad=1):
+def conv_wg(x, e, k, stride=1, pad=1, dtype=np.int64):
     """Eq. 5: dw[o,c,u,v] = sum_{b,i,j} e[b,o,i,j] x[b,c,s*i+u-pad,s*j+v-pad] (batch summed)."""
-    x, e = np.asarray(x, np.int64), np.asarray(e, np.int64)
+    x, e = np.asarray(x, dtype), np.asarray(e, dtype)
     check_conv_shapes(x.shape, (e.shape[1], x.shape[1], k, k), stride, pad)
-    xp = _padded(x, pad)
+    xp = _padded(x, pad, dtype)
     oh, ow = e.shape[2], e.shape[3]
     if (oh, ow) != (out_size(x.shape[2], k, stride, pad), out_size(x.shape[3], k, stride, pad)):
         raise ValueError(f"error map {oh}x{ow} does not match the input and kernel")
-    dw = np.zeros((e.shape[1], x.shape[1], k, k), np.int64)
+    dw = np.zeros((e.shape[1], x.shape[1], k, k), dtype)
     for u in range(k):
         for v in range(k):
             patch = xp[:, :, u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride]
@@ -97,19 +100,19 @@ def conv_wg(x, e, k, stride=1, pad=1):
     return dw
 
 
-def fc_fp(x, w):
+def fc_fp(x, w, dtype=np.int64):
     """Eq. 2: y[b,o] = sum_c w[o,c] x[b,c]."""
-    return np.asarray(x, np.int64) @ np.asarray(w, np.int64).T
+    return np.asarray(x, dtype) @ np.asarray(w, dtype).T
 
 
-def fc_bp(e, w):
+def fc_bp(e, w, dtype=np.int64):
     """Eq. 4: dx[b,c] = sum_o w[o,c] e[b,o]."""
-    return np.asarray(e, np.int64) @ np.asarray(w, np.int64)
+    return np.asarray(e, dtype) @ np.asarray(w, dtype)
 
 
-def fc_wg(x, e):
+def fc_wg(x, e, dtype=np.int64):
     """Eq. 6: dw[o,c] = sum_b e[b,o] x[b,c]."""
-    return np.asarray(e, np.int64).T @ np.asarray(x, np.int64)
+    return np.asarray(e, dtype).T @ np.asarray(x, dtype)
 
 
 def saturate(y, acc_bits=32):
