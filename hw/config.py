@@ -130,6 +130,7 @@ class EtaConfig:
     lfsr_bits: int = 32         # stochastic-rounding LFSR state
     round_bits: int = 16        # random bits drawn per stochastic rounding
     apus: int = 8               # A-Core: APUs, one output channel each
+    apu_buffer_bits: int = 12   # an APU's channel buffer: 2^12 elements (a 64x64 map)
     acore: AcoreFormat = field(default_factory=AcoreFormat)
 
     def __post_init__(self):
@@ -138,6 +139,8 @@ class EtaConfig:
         if not isinstance(self.acore, AcoreFormat):
             raise TypeError(f"EtaConfig.acore must be an AcoreFormat, not {self.acore!r}")
         _check_int("EtaConfig", "apus", self.apus, 1, 64)
+        _check_int("EtaConfig", "apu_buffer_bits", self.apu_buffer_bits, 1,
+                   self.acore.max_n_bits)
         _check_int("EtaConfig", "clusters", self.clusters, 1, 64)
         _check_int("EtaConfig", "wpus", self.wpus, 1, 16)
         # The WPU maps the three kernel rows of a 3x3 kernel onto its PE rows.
@@ -187,7 +190,8 @@ def vc709():
 
 def small():
     """What the tests use: 2 clusters, 2 WPUs, 3x2 PEs."""
-    return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2, apus=2)
+    return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2, apus=2,
+                     apu_buffer_bits=8)
 
 
 PRESETS = {"vc709": vc709, "small": small}

@@ -18,7 +18,7 @@ from . import convert, pint
 __all__ = [
     "sat", "op_abs", "op_acc", "op_div", "op_mad", "op_cmp", "round_shift", "coef",
     "FrnState", "frn_tlu_forward", "frn_tlu_backward", "dx_exp_offset", "tlu_forward", "tlu_backward",
-    "gamma_coef", "y_param", "sgd_coefs", "sgd_momentum", "residual_add",
+    "gamma_coef", "y_param", "sgd_coefs", "sgd_momentum", "residual_add", "add_coefs",
 ]
 
 DEFAULT = EtaConfig()
@@ -164,6 +164,7 @@ class FrnState:
     e: np.ndarray       # [C]
     xhat: np.ndarray    # x_hat as PINT codes with exponent xhat_exp, [C, N]
     bitmap: np.ndarray  # TLU bitmap b = (y >= tau), [C, N]
+    xhat_q: np.ndarray  # x_hat in Q.xhat_frac words before it is stored, [C, N]
 
 
 def frn_tlu_forward(x, gamma, beta, tau, eps=1, cfg=DEFAULT):
@@ -192,7 +193,7 @@ def frn_tlu_forward(x, gamma, beta, tau, eps=1, cfg=DEFAULT):
     z, b = op_cmp(y, y_param(tau, cfg)[:, None])
     codes, _ = convert.convert(sat(xh, cfg.acc_bits).ravel(), f.xhat_frac + f.xhat_exp,
                                convert.NEAREST_EVEN, cfg=cfg)
-    return z, FrnState(q, e, codes.reshape(x.shape), b)
+    return z, FrnState(q, e, codes.reshape(x.shape), b, xh)
 
 
 def frn_tlu_backward(dz, state, gamma, cfg=DEFAULT):
@@ -298,13 +299,16 @@ def residual_add(a, ea, b, eb, cfg=DEFAULT):
     e = max(ea, eb) - (coef_bits - 2): the larger operand is multiplied by 2^(coef_bits-2),
     the smaller shifted into place with rounding (Multiplication, then Multiplication-Addition).
     """
-    f = cfg.acore
-    e = max(ea, eb) - (f.coef_bits - 2)
+    ca, sa, cb, sb, e = add_coefs(ea, eb, cfg)
+    return op_mad(a, ca, sa, op_mad(b, cb, sb, 0, cfg), cfg), e
 
-    def align(t, et):
-        k = et - e
+
+def add_coefs(ea, eb, cfg=DEFAULT):
+    """Host side: (ca, sa, cb, sb, e) with x 2^ex = (x cx / 2^sx) 2^e for both operands."""
+    e = max(ea, eb) - (cfg.acore.coef_bits - 2)
+
+    def align(ex):
+        k = ex - e
         return (1 << k, 0) if k >= 0 else (1, -k)
 
-    ca, sa = align(a, ea)
-    cb, sb = align(b, eb)
-    return op_mad(a, ca, sa, op_mad(b, cb, sb, 0, cfg), cfg), e
+    return (*align(ea), *align(eb), e)
