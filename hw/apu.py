@@ -53,15 +53,17 @@ def _ctx_layout(cfg):
 
 class Apu(Configured, wiring.Component):
     def __init__(self, cfg):
-        self._rom, self.entry = rom(cfg)
-        super().__init__(cfg, lambda cfg: {
-            "cmd": In(stream.Signature(range(len(self._rom)))),
-            "wr": In(stream.Signature(apu_wr_layout(cfg))),
-            "i": In(stream.Signature(apu_in_layout(cfg))),
-            "o": Out(stream.Signature(apu_out_layout(cfg))),
-            "r": Out(stream.Signature(signed(cfg.acore.word_bits))),
-            "busy": Out(1), "error": Out(1),
-        })
+        def members(cfg):
+            self._rom, self.entry = rom(cfg)
+            return {
+                "cmd": In(stream.Signature(range(len(self._rom)))),
+                "wr": In(stream.Signature(apu_wr_layout(cfg))),
+                "i": In(stream.Signature(apu_in_layout(cfg))),
+                "o": Out(stream.Signature(apu_out_layout(cfg))),
+                "r": Out(stream.Signature(signed(cfg.acore.word_bits))),
+                "busy": Out(1), "error": Out(1),
+            }
+        super().__init__(cfg, members)
 
     @property
     def buffer_depth(self):
@@ -101,7 +103,7 @@ class Apu(Configured, wiring.Component):
                                  (Src.ACC, A_word[reg[:2]]), (Src.EXP, E[reg[:2]])):
                     with m.Case(s):
                         m.d.comb += out.eq(value)
-            return out
+            return out                  # ZERO: the signal's default
 
         # --- Pipeline ---------------------------------------------------------------------
         stages = 3 + 2 * MADS
@@ -142,11 +144,12 @@ class Apu(Configured, wiring.Component):
             pre, mid, post = ctx[2 * j + 1], ctx[2 * j + 2], ctx[2 * j + 3]
             op = source(pre, mi.op, mi.op_reg)
             coef = Signal(signed(C), name=f"coef{j}")
+            reg_c, x1_c = saturate(m, R[mi.coef_reg], C)[0], saturate(m, pre.x1, C)[0]
             with m.Switch(mi.coef):
                 with m.Case(Coef.REG):
-                    m.d.comb += coef.eq(saturate(m, R[mi.coef_reg], C)[0])
+                    m.d.comb += coef.eq(reg_c)
                 with m.Case(Coef.X1):
-                    m.d.comb += coef.eq(saturate(m, pre.x1, C)[0])
+                    m.d.comb += coef.eq(x1_c)
                 with m.Case(Coef.NSIGN):
                     m.d.comb += coef.eq(Mux(pre.x1 > 0, -1, Mux(pre.x1 < 0, 1, 0)))
                 with m.Case(Coef.ONE):

@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 from .config import PRESETS
+from .acore import ACore
+from .apu import Apu
 from .array import CCoreArray
 from .cluster import Cluster
 from .convert import PintConverter
+from .divider import Divider
 from .lfsr import Lfsr
 from .mac import PintMac
 from .pe import Pe
@@ -22,6 +25,7 @@ __all__ = ["MODULES", "generate"]
 
 # Top-module name -> constructor from the configuration. Every generated block is listed here
 # once; lint and the tests walk the same list.
+
 MODULES = {
     "pint_detector": lambda cfg: PintDetector(cfg.pint),
     "pint_decoder": lambda cfg: PintDecoder(cfg.pint),
@@ -33,6 +37,9 @@ MODULES = {
     "wpu": Wpu,
     "cluster": Cluster,
     "ccore_array": CCoreArray,
+    "divider": Divider,
+    "apu": Apu,
+    "acore": ACore,
 }
 
 

@@ -3,6 +3,7 @@ the golden A-Core, with random stalls on its input and backpressure on its outpu
 
 import cocotb
 import numpy as np
+from amaranth.hdl import signed
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hw.apu import apu_in_layout, apu_out_layout, apu_wr_layout
@@ -13,16 +14,14 @@ from sim.tb.common import STALLS, StreamPort, config, pack, rngs, stall_generato
     unpack
 
 
-def _signed(v, bits):
-    v &= (1 << bits) - 1
-    return v - (1 << bits) if v >> (bits - 1) else v
-
-
 class ApuTB:
     """Drives one APU: register writes, a program, its element and result streams."""
 
-    def __init__(self, dut, cfg, rnd, idle="none", backpressure="none"):
+    def __init__(self, dut, cfg, rnd, idle="none", backpressure="none", layouts=None):
+        """layouts: (wr, i, o, r) payload layouts; the APU's unless given (the A-Core's)."""
         self.dut, self.cfg, self.rnd = dut, cfg, rnd
+        self.layouts = layouts or (apu_wr_layout(cfg), apu_in_layout(cfg),
+                                   apu_out_layout(cfg), signed(cfg.acore.word_bits))
         self.i, self.o, self.r = (StreamPort(dut, n) for n in ("i", "o", "r"))
         self.go_in = stall_generator(idle, rnd)
         self.go_out = stall_generator(backpressure, rnd)
@@ -33,8 +32,7 @@ class ApuTB:
         dut = self.dut
         for addr, value in regs.items():
             dut.wr__valid.value = 1
-            dut.wr__payload.value = pack(apu_wr_layout(self.cfg), {"addr": addr,
-                                                                   "data": int(value)})
+            dut.wr__payload.value = pack(self.layouts[0], {"addr": addr, "data": value})
             await RisingEdge(dut.clk)
             await ReadOnly()
             assert dut.wr__ready.value == 1, "APU not idle for a register write"
@@ -49,7 +47,7 @@ class ApuTB:
         dut.cmd__valid.value, dut.cmd__payload.value = 1, self.entry[program]
         await RisingEdge(dut.clk)
         dut.cmd__valid.value = 0
-        items = [pack(apu_in_layout(cfg), e) for e in elements]
+        items = [pack(self.layouts[1], e) for e in elements]
         outs, res, sent, stuck, held = [], [], 0, 0, None
         first = True
         while True:
@@ -71,12 +69,12 @@ class ApuTB:
             held = None
             if dut.o__valid.value == 1:
                 if dut.o__ready.value == 1:
-                    outs.append(unpack(apu_out_layout(cfg), dut.o__payload.value.to_unsigned()))
+                    outs.append(unpack(self.layouts[2], dut.o__payload.value.to_unsigned()))
                     moved = True
                 else:
                     held = dut.o__payload.value.to_unsigned()
             if dut.r__valid.value == 1 and dut.r__ready.value == 1:
-                res.append(_signed(dut.r__payload.value.to_unsigned(), cfg.acore.word_bits))
+                res.append(unpack(self.layouts[3], dut.r__payload.value.to_unsigned()))
                 moved = True
             error = dut.error.value == 1
             await RisingEdge(dut.clk)

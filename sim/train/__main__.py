@@ -126,6 +126,10 @@ def plot(results, path):
     fig.savefig(path, dpi=110)
 
 
+def _delta(points):
+    return "0.00" if abs(points) < 5e-3 else f"{points:+.2f}"
+
+
 def table(results, epochs, seeds, seconds):
     ref = np.mean([r["test_acc"][-1] for r in results["float32"]])
     lines = ["| variant | test accuracy % (mean of seeds) | per seed | vs float32 | "
@@ -134,7 +138,7 @@ def table(results, epochs, seeds, seconds):
         accs = [100 * r["test_acc"][-1] for r in runs]
         lines.append(
             f"| {name} | {np.mean(accs):.2f} | {' / '.join(f'{a:.1f}' for a in accs)} | "
-            f"{np.mean(accs) - 100 * ref + 0.0:+.2f} | "
+            f"{_delta(np.mean(accs) - 100 * ref)} | "
             f"{np.mean([r['test_loss'][-1] for r in runs]):.4f} | "
             f"{np.mean([r['train_loss'][-1] for r in runs]):.4f} | {seconds[name]:.0f} s |")
     return "\n".join(lines)
