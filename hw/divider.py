@@ -57,16 +57,18 @@ class Divider(Configured, wiring.Component):
         ]
         # Stages 1 .. r+1: one quotient bit each, most significant first.
         q = Const(0, unsigned(r + 1))
+        # Every stage carries its own divisor: the next division is one stage behind.
         for i in range(r, -1, -1):
-            num2, q2, e2, v2 = (Signal.like(num, name=f"num{i}"), Signal(unsigned(r + 1), name=f"q{i}"),
-                                Signal.like(e, name=f"e{i}"), Signal(name=f"v{i}"))
+            num2, den2 = Signal.like(num, name=f"num{i}"), Signal.like(den, name=f"den{i}")
+            q2, e2, v2 = (Signal(unsigned(r + 1), name=f"q{i}"), Signal.like(e, name=f"e{i}"),
+                          Signal(name=f"v{i}"))
             fits = Signal(name=f"fits{i}")
             m.d.comb += fits.eq(num >= (den << i))
             m.d.sync += [
                 num2.eq(num - (den << i) * fits),
                 q2.eq(q | (fits << i)),
-                e2.eq(e), v2.eq(v),
+                den2.eq(den), e2.eq(e), v2.eq(v),
             ]
-            num, q, e, v = num2, q2, e2, v2
+            num, den, q, e, v = num2, den2, q2, e2, v2
         m.d.comb += [self.q.eq(q), self.e.eq(e), self.done.eq(v)]
         return m

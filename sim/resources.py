@@ -18,7 +18,7 @@ from hw.config import PRESETS
 from hw.generate import MODULES
 from sim.runner import to_verilog
 
-DEFAULT_MODULES = ["pint_multiplier", "pint_mac", "pint_converter", "pe", "wpu"]
+DEFAULT_MODULES = ["pint_multiplier", "pint_mac", "pint_converter", "pe", "wpu", "divider", "apu"]
 CELLS = ["DSP48E1", "LUT", "CARRY4", "FD", "RAMB36E1", "RAMB18E1", "MUXF7", "MUXF8"]
 
 

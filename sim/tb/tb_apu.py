@@ -26,7 +26,7 @@ class ApuTB:
         self.go_in = stall_generator(idle, rnd)
         self.go_out = stall_generator(backpressure, rnd)
         self.entry = rom(cfg)[1]
-        self.cycles = 0
+        self.log = []           # (program, elements, cycles from start to the end)
 
     async def write(self, regs):
         dut = self.dut
@@ -49,7 +49,7 @@ class ApuTB:
         dut.cmd__valid.value = 0
         items = [pack(self.layouts[1], e) for e in elements]
         outs, res, sent, stuck, held = [], [], 0, 0, None
-        first = True
+        first, cycles = True, 0
         while True:
             if sent < len(items) and (dut.i__valid.value == 1 or next(self.go_in)):
                 dut.i__valid.value, dut.i__payload.value = 1, items[sent]
@@ -78,7 +78,7 @@ class ApuTB:
                 moved = True
             error = dut.error.value == 1
             await RisingEdge(dut.clk)
-            self.cycles += 1
+            cycles += 1
             first = False
             if not busy:
                 break
@@ -86,6 +86,7 @@ class ApuTB:
             assert stuck < timeout, f"{program}: stuck with {sent}/{len(items)} in, " \
                                     f"{len(outs)}/{n_out} out, {len(res)}/{n_res} results"
         dut.i__valid.value = 0
+        self.log.append((program, len(elements), cycles))
         assert error or (len(outs), len(res)) == (n_out, n_res), \
             f"{program}: {len(outs)} outputs / {len(res)} results, wanted {n_out} / {n_res}"
         return outs, res, error
