@@ -12,7 +12,7 @@ fetch | inputs, Abs, selects | MAD a x2 | MAD b x2 | MAD c x2 | Comparison | out
 Each MAD stage registers its product, then the rounded, shifted, added, saturated result.
 """
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -115,12 +115,17 @@ class Apu(Configured, wiring.Component):
         m.d.comb += adv.eq(~out_valid | self.o.ready)
         consume = adv & vtail
 
-        # Channel buffer: the elements of a STREAM pass with `store`, replayed by BUFFER.
+        # Channel buffer, two banks: a STREAM pass with `store` (or the intake of a BUFFER
+        # pass) fills bank `fill`, then `fill` flips; BUFFER replays the bank filled last.
         buf_layout = data.StructLayout({"x0": signed(W), "x1": signed(C), "fl": 1})
-        m.submodules.buf = buf = memory.Memory(shape=buf_layout, depth=depth, init=[])
+        m.submodules.buf = buf = memory.Memory(shape=buf_layout, depth=2 * depth, init=[])
         buf_r, buf_w = buf.read_port(), buf.write_port()
         count = Signal(range(f.max_n + 1))
-        m.d.comb += [buf_r.addr.eq(count), buf_r.en.eq(adv), buf_w.addr.eq(count)]
+        count_in = Signal(range(f.max_n + 1))   # intake: elements taken so far
+        fill = Signal()
+        abits = self._cfg.apu_buffer_bits
+        m.d.comb += [buf_r.addr.eq(Cat(count[:abits], ~fill)), buf_r.en.eq(adv),
+                     buf_w.addr.eq(Cat(Mux(ins.intake, count_in, count)[:abits], fill))]
 
         # Stage 0 (fetch) is filled by the controller; stage 1 builds the element's inputs.
         c0, c1 = ctx[0], ctx[1]
@@ -191,7 +196,10 @@ class Apu(Configured, wiring.Component):
 
         # --- Controller --------------------------------------------------------------------
         total = Signal.like(count)
-        issued_all = Signal()
+        issued_all, intake_done = Signal(), Signal()
+        in_x = self.i.payload.x0
+        in_abs = saturate(m, Mux(in_x < 0, -in_x, in_x), W)[0]
+        intake_term = saturate(m, in_abs + R[0], W)[0]     # as Abs -> MAD(1, + eps) would
         pipe_empty = ~any_of(valid)
         with m.FSM():
             with m.State("IDLE"):
@@ -216,13 +224,14 @@ class Apu(Configured, wiring.Component):
                 m.d.comb += self.busy.eq(1)
                 with m.Switch(ins.op):
                     with m.Case(Op.PASS):
-                        needs_buf = (ins.input == Input.BUFFER) | ins.store
+                        needs_buf = (ins.input == Input.BUFFER) | ins.store | ins.intake
                         length = Mux(ins.input == Input.NONE, 1, n)
                         with m.If((length == 0) | (needs_buf & (n > depth))):
                             m.d.sync += self.error.eq(1)
                             m.next = "IDLE"
                         with m.Else():
-                            m.d.sync += [total.eq(length), count.eq(0), issued_all.eq(0)]
+                            m.d.sync += [total.eq(length), count.eq(0), issued_all.eq(0),
+                                         count_in.eq(0), intake_done.eq(~ins.intake)]
                             for k in range(ACCS):
                                 with m.If(ins.clear[k]):
                                     m.d.sync += A[k].eq(0)
@@ -267,8 +276,19 @@ class Apu(Configured, wiring.Component):
                         m.d.comb += buf_w.en.eq(from_stream & ins.store)
                         with m.If(last):
                             m.d.sync += issued_all.eq(1)
-                with m.If(issued_all & pipe_empty):
+                # Intake (BUFFER passes): the next channel streams into the other bank while
+                # this one replays, its statistics sum(|x| + R0) accumulating in A0.
+                with m.If(ins.intake):
+                    m.d.comb += self.i.ready.eq(~intake_done)
+                    with m.If(self.i.valid & ~intake_done):
+                        m.d.comb += buf_w.en.eq(1)
+                        m.d.sync += [count_in.eq(count_in + 1), A[0].eq(A[0] + intake_term)]
+                        with m.If(count_in == n - 1):
+                            m.d.sync += intake_done.eq(1)
+                with m.If(issued_all & pipe_empty & intake_done):
                     m.d.sync += pc.eq(pc + 1)
+                    with m.If(ins.store | ins.intake):
+                        m.d.sync += fill.eq(~fill)
                     m.next = "FETCH"
             with m.State("DIVIDE"):
                 m.d.comb += self.busy.eq(1)

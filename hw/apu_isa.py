@@ -71,7 +71,7 @@ def mad_layout():
 
 def instr_layout():
     return data.StructLayout({
-        "op": Op, "input": Input, "store": 1, "clear": ACCS,
+        "op": Op, "input": Input, "store": 1, "intake": 1, "clear": ACCS,
         "mad": data.ArrayLayout(mad_layout(), MADS),
         "cmp": Src, "cmp_reg": 3, "thr_reg": 3,
         "acc": data.ArrayLayout(data.StructLayout({"src": Src, "reg": 3, "en": 1}), ACCS),
@@ -108,11 +108,17 @@ def _mad(spec):
             "narrow": int(spec.get("narrow", False))}
 
 
-def PASS(input="none", store=False, clear=(), mads=(), cmp=None, acc=(), out0=None,
-         out1=None, wb=None):
-    """A pass. mads: up to 3 MAD specs (a, b, c); cmp: (src, threshold register);
-    acc: {index: src}; out0/out1: src (setting either emits every element); wb: (dst, src)."""
+def PASS(input="none", store=False, intake=False, clear=(), mads=(), cmp=None, acc=(),
+         out0=None, out1=None, wb=None):
+    """A pass. store: keep a STREAM pass's elements in the channel buffer; intake: while a
+    BUFFER pass replays, take the next channel from the stream into the other bank, summing
+    |x0| + R0 into A0 (the L1-FRN statistics, overlapped). mads: up to 3 MAD specs (a, b, c);
+    cmp: (src, threshold register); acc: {index: src}; out0/out1: src (setting either emits
+    every element); wb: (dst, src)."""
+    if intake and input != "buffer":
+        raise ValueError("intake runs beside a BUFFER pass only")
     ins = {"op": Op.PASS, "input": Input[input.upper()], "store": int(store),
+           "intake": int(intake),
            "clear": sum(1 << a for a in clear)}
     ins["mad"] = [_mad(m) for m in mads] + [_mad({})] * (MADS - len(mads))
     if cmp is not None:

@@ -7,6 +7,8 @@ Element inputs (x0, x1, x2, flag) and outputs (out0, out1, flag) per workload:
 | program | x0 | x1 | x2 | flag in | out0 | out1 | flag out | result stream |
 |---|---|---|---|---|---|---|---|---|
 | frn_fp | x | | | | z (Q.12) | x_hat (Q.12) | b | q, e |
+| frn_stats | x (channel 0) | | | | | | | |
+| frn_fp_next, frn_fp_last | x of the next channel (next only) | | | | z | x_hat | b | q, e |
 | frn_bp | dz | x_hat (PINT t) | | b | dx | | | d gamma, d beta, d tau |
 | tlu_fp | y | | | | z | | b | |
 | tlu_bp | dz | | | b | dy | | | d tau |
@@ -29,19 +31,31 @@ def exp_reg(i):
 
 def programs(fmt):
     """The programs for the formats `fmt` (an AcoreFormat): {name: [instructions]}."""
-    return {
-        # D = sum(|x| + eps); q, e = N / D; x_hat = x q >> (-e - 12); y = x_hat gamma >> 14 + beta;
-        # z, b = max(y, tau), y >= tau. R0 eps, R1 gamma_c, R2 beta, R3 tau, R4 N.
-        "frn_fp": [
-            PASS("stream", store=True, clear=(0,), mads=[{"op": "abs", "add": ("reg", 0)}],
-                 acc={0: "ma"}),
+    # L1-FRN + TLU forward. D = sum(|x| + eps); q, e = N / D; x_hat = x q >> (-e - 12);
+    # y = x_hat gamma >> 14 + beta; z, b = max(y, tau), y >= tau.
+    # R0 eps, R1 gamma_c, R2 beta, R3 tau, R4 N.
+    stats = PASS("stream", store=True, clear=(0,), mads=[{"op": "abs", "add": ("reg", 0)}],
+                 acc={0: "ma"})
+
+    def normalize(intake):
+        return [
             DIV(("reg", 4), ("acc", 0), q_dst=5, e_dst=1),
-            PASS("buffer", mads=[{"op": "x0", "coef": ("reg", 5), "sh": (-fmt.xhat_frac, 0, 1)},
-                                 {"op": "ma", "coef": ("reg", 1), "sh": fmt.gamma_frac,
-                                  "add": ("reg", 2)}],
+            PASS("buffer", intake=intake, clear=(0,) if intake else (),
+                 mads=[{"op": "x0", "coef": ("reg", 5), "sh": (-fmt.xhat_frac, 0, 1)},
+                       {"op": "ma", "coef": ("reg", 1), "sh": fmt.gamma_frac,
+                        "add": ("reg", 2)}],
                  cmp=("mb", 3), out0="cmp", out1="ma"),
             EMIT(("reg", 5)), EMIT(("exp", 1)), END(),
-        ],
+        ]
+
+    return {
+        # One channel: statistics pass, then the normalizing pass.
+        "frn_fp": [stats] + normalize(False),
+        # A layer, overlapped: frn_stats takes channel 0; each frn_fp_next normalizes the
+        # channel taken last while taking the next; frn_fp_last normalizes the last one.
+        "frn_stats": [stats, END()],
+        "frn_fp_next": normalize(True),
+        "frn_fp_last": normalize(False),
         # dy = b dz; A0 = sum dy t, A1 = sum dy, A2 = sum (1-b) dz; qn, en = 1 / N;
         # mean = A0 qn >> (7 - en); gl = gamma_c q >> 17; dx = (dy - sign(t) mean) gl >> sh.
         # R0 1, R1 gamma_c, R4 N, R5 q; E2 e, E3 e_max.

@@ -152,6 +152,32 @@ async def frn(tb, cfg, rng, sizes):
     assert f.xhat_frac >= 0
 
 
+async def frn_layer(tb, cfg, rng, sizes):
+    """A layer of channels, overlapped: each normalizing pass takes in the next channel."""
+    n, c = int(rng.choice(sizes)), 4
+    chans = layer(cfg, rng, c, [n])
+    x = np.stack([ch["x"] for ch in chans])
+    params = [np.array([ch[k] for ch in chans]) for k in ("gamma", "beta", "tau")]
+    z, st = acore.frn_tlu_forward(x, *params, eps=1, cfg=cfg)
+    gc, bq, tq = (acore.gamma_coef(params[0], cfg), acore.y_param(params[1], cfg),
+                  acore.y_param(params[2], cfg))
+    elements = lambda k: [{"x0": int(v)} for v in x[k]]
+    _, _, err = await tb.run("frn_stats", frn_fp_regs(n, 1, 0, 0, 0), elements(0), 0, 0)
+    assert not err
+    for k in range(c):
+        prog = "frn_fp_next" if k < c - 1 else "frn_fp_last"
+        outs, res, err = await tb.run(prog, frn_fp_regs(n, 1, int(gc[k]), int(bq[k]),
+                                                        int(tq[k])),
+                                      elements(k + 1) if k < c - 1 else [], n, 2)
+        assert not err
+        _check(f"{prog} z, channel {k}", [o["out0"] for o in outs], _sat32(z[k], cfg))
+        _check(f"{prog} x_hat, channel {k}", [o["out1"] for o in outs],
+               _sat32(st.xhat_q[k], cfg))
+        _check(f"{prog} bitmap, channel {k}", [o["fl"] for o in outs],
+               st.bitmap[k].astype(int))
+        _check(f"{prog} lambda, channel {k}", res, [int(st.q[k]), int(st.e[k])])
+
+
 def _with_emax(st, e_max):
     """The state as the golden model sees a layer whose largest exponent is e_max: a phantom
     second channel carries it (backward takes e_max over all channels)."""
@@ -207,7 +233,7 @@ async def add(tb, cfg, rng, sizes):
         _check("add", [o["out0"] for o in outs], _sat32(s, cfg))
 
 
-WORKLOADS = {"frn": frn, "tlu": tlu, "sgd": sgd, "add": add}
+WORKLOADS = {"frn": frn, "frn_layer": frn_layer, "tlu": tlu, "sgd": sgd, "add": add}
 
 
 @cocotb.test()
