@@ -26,7 +26,7 @@ class ApuTB:
         self.go_in = stall_generator(idle, rnd)
         self.go_out = stall_generator(backpressure, rnd)
         self.entry = rom(cfg)[1]
-        self.log = []           # (program, elements, cycles from start to the end)
+        self.log = []           # (program, N, cycles from start to the end)
 
     async def write(self, regs):
         dut = self.dut
@@ -86,7 +86,8 @@ class ApuTB:
             assert stuck < timeout, f"{program}: stuck with {sent}/{len(items)} in, " \
                                     f"{len(outs)}/{n_out} out, {len(res)}/{n_res} results"
         dut.i__valid.value = 0
-        self.log.append((program, len(elements), cycles))
+        n = regs.get(N_REG, len(elements))
+        self.log.append((program, n[0] if isinstance(n, list) else n, cycles))
         assert error or (len(outs), len(res)) == (n_out, n_res), \
             f"{program}: {len(outs)} outputs / {len(res)} results, wanted {n_out} / {n_res}"
         return outs, res, error
