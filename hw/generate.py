@@ -19,6 +19,7 @@ from .lfsr import Lfsr
 from .mac import PintMac
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
+from .weight_buffer import WeightBuffer
 from .wpu import Wpu
 
 __all__ = ["MODULES", "generate"]
@@ -37,6 +38,7 @@ MODULES = {
     "wpu": Wpu,
     "cluster": Cluster,
     "ccore_array": CCoreArray,
+    "weight_buffer": WeightBuffer,
     "divider": Divider,
     "apu": Apu,
     "acore": ACore,
