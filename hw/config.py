@@ -130,6 +130,7 @@ class EtaConfig:
     lfsr_bits: int = 32         # stochastic-rounding LFSR state
     round_bits: int = 16        # random bits drawn per stochastic rounding
     wbuf_bits: int = 10         # weight buffer: 3 x clusters banks of 2^10 entries
+    psum_bits: int = 9          # partial-sum buffer: 2^9 sums per lane bank
     apus: int = 8               # A-Core: APUs, one output channel each
     apu_buffer_bits: int = 12   # an APU's channel buffer: 2^12 elements (a 64x64 map)
     acore: AcoreFormat = field(default_factory=AcoreFormat)
@@ -140,6 +141,7 @@ class EtaConfig:
         if not isinstance(self.acore, AcoreFormat):
             raise TypeError(f"EtaConfig.acore must be an AcoreFormat, not {self.acore!r}")
         _check_int("EtaConfig", "wbuf_bits", self.wbuf_bits, 2, 16)
+        _check_int("EtaConfig", "psum_bits", self.psum_bits, 2, 16)
         _check_int("EtaConfig", "apus", self.apus, 1, 64)
         _check_int("EtaConfig", "apu_buffer_bits", self.apu_buffer_bits, 1,
                    self.acore.max_n_bits)
@@ -193,7 +195,7 @@ def vc709():
 def small():
     """What the tests use: 2 clusters, 2 WPUs, 3x2 PEs."""
     return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2, apus=2,
-                     apu_buffer_bits=8, wbuf_bits=6)
+                     apu_buffer_bits=8, wbuf_bits=6, psum_bits=5)
 
 
 PRESETS = {"vc709": vc709, "small": small}

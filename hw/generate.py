@@ -19,6 +19,7 @@ from .lfsr import Lfsr
 from .mac import PintMac
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
+from .psum_buffer import PsumBuffer
 from .weight_buffer import WeightBuffer
 from .wpu import Wpu
 
@@ -39,6 +40,7 @@ MODULES = {
     "cluster": Cluster,
     "ccore_array": CCoreArray,
     "weight_buffer": WeightBuffer,
+    "psum_buffer": PsumBuffer,
     "divider": Divider,
     "apu": Apu,
     "acore": ACore,

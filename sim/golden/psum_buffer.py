@@ -1,0 +1,37 @@
+"""The partial-sum buffer: per address and lane, an exact sum of the tiles' results and a
+sticky flag for a clamped one; read out saturated to acc_bits (ovf: clamped anywhere)."""
+
+from hw.config import EtaConfig
+
+__all__ = ["PsumModel"]
+
+
+class PsumModel:
+    def __init__(self, lanes, cfg=EtaConfig()):
+        self.lanes, self.cfg = lanes, cfg
+        self.mem = {}
+
+    def accumulate(self, first, addr, values):
+        """values: [(value, ovf)] per lane; `first` restarts the sums."""
+        if len(values) != self.lanes:
+            raise ValueError(f"{self.lanes} lanes, not {len(values)}")
+        if not 0 <= addr < 1 << self.cfg.psum_bits:
+            raise ValueError(f"address {addr} beyond the {1 << self.cfg.psum_bits} sums")
+        old = self.mem.get(addr, [(0, 0)] * self.lanes)
+        top = 1 << (self.cfg.mac_bits - 1)
+        new = []
+        for (s, o), (v, f) in zip(old, values):
+            total = v if first else s + v
+            if not -top <= total < top:
+                raise OverflowError("a partial sum left the mac_bits register: too many tiles")
+            new.append((total, int(f or (o and not first))))
+        self.mem[addr] = new
+
+    def read(self, addr):
+        """[(value saturated to acc_bits, ovf)] per lane."""
+        hi = (1 << (self.cfg.acc_bits - 1)) - 1
+        out = []
+        for s, o in self.mem.get(addr, [(0, 0)] * self.lanes):
+            v = min(max(s, -hi - 1), hi)
+            out.append((v, int(o or v != s)))
+        return out
