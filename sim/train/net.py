@@ -12,7 +12,7 @@ import numpy as np
 from sim.golden import acore_float as frn
 from sim.golden.conv import conv_bp, conv_fp, conv_wg, fc_bp, fc_fp, fc_wg
 
-__all__ = ["DIGITS_NET", "check_arch", "init_params", "FloatNet", "Int8Quant"]
+__all__ = ["DIGITS_NET", "check_arch", "init_params", "build_layers", "FloatNet", "Int8Quant"]
 
 F32 = np.float32
 
@@ -149,23 +149,23 @@ class _Fc:
         return fc_bp(e, self.wq, F32).reshape(self.shape)
 
 
+def build_layers(arch, params, unit, residual=lambda branch: branch):
+    """[(kind, unit(spec, params) or residual(branch layers))], params taken in order."""
+    it = iter(params)
+
+    def walk(arch):
+        return [("res", residual(walk(spec[1]))) if spec[0] == "res"
+                else (spec[0], unit(spec, next(it))) for spec in arch]
+    return walk(arch)
+
+
 class FloatNet:
     """The network in float32 (quant=None) or with uniform INT8 tensors (quant=Int8Quant)."""
 
     def __init__(self, arch, params, quant=None):
         self.quant = quant or _none
-        it = iter(params)
-        self.layers = self._build(arch, it)
-
-    def _build(self, arch, it):
-        out = []
-        for spec in arch:
-            if spec[0] == "res":
-                out.append(("res", self._build(spec[1], it)))
-            else:
-                out.append((spec[0], (_Conv if spec[0] == "conv" else _Fc)(spec, next(it),
-                                                                          self.quant)))
-        return out
+        self.layers = build_layers(arch, params, lambda spec, p: (
+            _Conv if spec[0] == "conv" else _Fc)(spec, p, self.quant))
 
     def units(self, layers=None):
         for kind, unit in (self.layers if layers is None else layers):

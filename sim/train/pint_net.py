@@ -15,6 +15,8 @@ from hw.config import EtaConfig
 from sim.golden import acore, convert, pint
 from sim.golden.conv import conv_bp, conv_fp, conv_wg, fc_bp, fc_fp, fc_wg, saturate
 
+from .net import build_layers
+
 __all__ = ["PintNet"]
 
 STORE_BITS = 32      # master weights and velocities in memory
@@ -159,19 +161,10 @@ class PintNet:
         self.cfg = cfg
         self.lfsr = Lfsr(seed)
         self.rng = np.random.default_rng(seed)
-        it = iter(params)
-        self.layers = self._build(arch, it)
-
-    def _build(self, arch, it):
-        out = []
-        for spec in arch:
-            if spec[0] == "res":
-                out.append(("res", (self._build(spec[1], it),
-                                    {n: Hindsight(self.cfg) for n in ("fwd", "e1", "e2")})))
-            else:
-                unit = (_Conv if spec[0] == "conv" else _Fc)(spec, next(it), self)
-                out.append((spec[0], unit))
-        return out
+        # A residual block keeps the converters of its sum and of its two error inputs.
+        self.layers = build_layers(
+            arch, params, lambda spec, p: (_Conv if spec[0] == "conv" else _Fc)(spec, p, self),
+            lambda branch: (branch, {n: Hindsight(cfg) for n in ("fwd", "e1", "e2")}))
 
     def units(self, layers=None):
         for kind, unit in (self.layers if layers is None else layers):
