@@ -220,6 +220,18 @@ async def sgd(tb, cfg, rng, sizes):
                                    for a, b, c in zip(g, v, w)], n, 0)
         _check("sgd w", [o["out0"] for o in outs], w2)
         _check("sgd v", [o["out1"] for o in outs], v2)
+    # Saturation: words at both rails, every combination, through all three MADs.
+    top = 1 << (cfg.acore.word_bits - 1)
+    rails = [top - 1, -top, (1 << 31) - 1, -(1 << 31), 0, 1]
+    g, v, w = (np.array(t) for t in zip(*[(a, b, c) for a in rails for b in rails[2:]
+                                          for c in rails[2:]]))
+    coefs = acore.sgd_coefs(0.5, 0.9, -30, -14, -30 + 16 + 2, cfg)
+    w2, v2 = acore.sgd_momentum(w, v, g, coefs, 32, cfg)
+    outs, _, _ = await tb.run("sgd", sgd_regs(len(g), coefs),
+                              [{"x0": int(a), "x1": int(b), "x2": int(c)}
+                               for a, b, c in zip(g, v, w)], len(g), 0)
+    _check("sgd w at the rails", [o["out0"] for o in outs], w2)
+    _check("sgd v at the rails", [o["out1"] for o in outs], v2)
 
 
 async def add(tb, cfg, rng, sizes):
