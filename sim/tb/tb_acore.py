@@ -150,3 +150,47 @@ async def sgd_and_add(dut, stalls):
     _check("a + b", got["out0"].ravel(), s.ravel())
     _check("a + b as PINT", got["code0"].ravel(),
            expect_codes(s, sf, convert.NEAREST_EVEN, [1] * L, cfg).ravel())
+
+
+@cocotb.test()
+async def digits_layer(dut):
+    """One layer of the digits CNN as the golden training run computes it (real activations
+    and trained-from-init parameters, from $ETA_LAYER_FILE): FRN + TLU forward and backward."""
+    import os
+    cfg = config()
+    f, L = cfg.acore, cfg.apus
+    rnd, _ = rngs()
+    layer = np.load(os.environ["ETA_LAYER_FILE"])
+    await start(dut)
+    tb = ACoreTB(dut, cfg, rnd, "random")
+    x, dz = layer["x"], layer["dz"]
+    gamma, beta, tau = layer["gamma"], layer["beta"], layer["tau"]
+    z, st = acore.frn_tlu_forward(x, gamma, beta, tau, eps=1, cfg=cfg)
+    dx, dg, db, dt = acore.frn_tlu_backward(dz, st, gamma, cfg)
+    n = x.shape[1]
+    shift1 = f.xhat_frac + f.xhat_exp
+    for c0 in range(0, x.shape[0], L):
+        lanes = range(c0, c0 + L)
+        sf = int(layer["sf_z"])
+        await tb.convert_setup(sf, convert.NEAREST_EVEN, shift1, [1] * L)
+        regs = [frn_fp_regs(n, 1, acore.gamma_coef(gamma[k:k + 1], cfg)[0],
+                            acore.y_param(beta[k:k + 1], cfg)[0],
+                            acore.y_param(tau[k:k + 1], cfg)[0]) for k in lanes]
+        got, res = await tb.run_lanes("frn_fp", lanes_regs(regs), {"x0": x[c0:c0 + L]}, 2)
+        _check("z codes", got["code0"].ravel(),
+               expect_codes(z[c0:c0 + L], sf, convert.NEAREST_EVEN, [1] * L, cfg).ravel())
+        _check("x_hat codes", got["code1"].ravel(), st.xhat[c0:c0 + L].ravel())
+        e_max = int(np.max(st.e))
+        regs = [frn_bp_regs(n, acore.gamma_coef(gamma[k:k + 1], cfg)[0], st.q[k], st.e[k],
+                            e_max) for k in lanes]
+        sf = int(layer["sf_dx"])
+        await tb.convert_setup(sf, convert.STOCHASTIC, shift1, [7 + k for k in lanes])
+        got, res = await tb.run_lanes(
+            "frn_bp", lanes_regs(regs),
+            {"x0": dz[c0:c0 + L], "x1": pint.decode(st.xhat[c0:c0 + L], cfg.pint),
+             "fl": st.bitmap[c0:c0 + L].astype(int)}, 3)
+        _check("dx codes", got["code0"].ravel(),
+               expect_codes(dx[c0:c0 + L], sf, convert.STOCHASTIC, [7 + k for k in lanes],
+                            cfg).ravel())
+        _check("d gamma, d beta, d tau", res.ravel(),
+               np.stack([dg[c0:c0 + L], db[c0:c0 + L], dt[c0:c0 + L]], axis=1).ravel())
