@@ -42,7 +42,7 @@ class ApuTB:
     async def run(self, program, regs, elements, n_out, n_res, timeout=2000):
         """Load regs, start `program`, feed `elements` (dicts), collect n_out outputs and
         n_res results; returns (outputs as dicts, results as ints, error flag)."""
-        dut, cfg = self.dut, self.cfg
+        dut = self.dut
         await self.write(regs)
         dut.cmd__valid.value, dut.cmd__payload.value = 1, self.entry[program]
         await RisingEdge(dut.clk)
@@ -121,7 +121,6 @@ def layer(cfg, rng, channels, sizes):
 
 async def frn(tb, cfg, rng, sizes):
     """FP then BP of L1-FRN + TLU, channel by channel; BP uses what FP stored."""
-    f = cfg.acore
     for ch in layer(cfg, rng, 3, sizes):
         n, x = ch["n"], ch["x"]
         args = [np.array([ch[k]]) for k in ("gamma", "beta", "tau")]
@@ -150,7 +149,6 @@ async def frn(tb, cfg, rng, sizes):
         assert not err
         _check("frn_bp dx", [o["out0"] for o in outs], _sat32(dx[0], cfg))
         _check("frn_bp d gamma, d beta, d tau", res, [int(dg[0]), int(db[0]), int(dt[0])])
-    assert f.xhat_frac >= 0
 
 
 async def frn_layer(tb, cfg, rng, sizes):
@@ -274,4 +272,3 @@ async def bad_lengths_stop_with_error(dut):
         assert err and not outs and not res
     # The APU recovers: a good run after the errors.
     await add(tb, cfg, rng, [5])
-    assert N_REG > 7

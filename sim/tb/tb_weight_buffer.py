@@ -2,9 +2,8 @@
 (transposed) read of them against the golden network's view, under stalls."""
 
 import cocotb
-import numpy as np
 from amaranth.lib import data
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from hw.cluster import weights_layout
 from hw.weight_buffer import wbuf_read_layout, wbuf_write_layout
