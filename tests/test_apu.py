@@ -18,3 +18,17 @@ def test_apu(case):
 def test_apu_rejects_bad_config():
     with pytest.raises(TypeError, match=r"'cfg' must be an EtaConfig"):
         Apu(None)
+
+
+def test_host_register_values_are_checked():
+    from hw.apu_programs import N_REG, checked, frn_bp_regs, frn_fp_regs
+    with pytest.raises(ValueError, match="N = 0"):
+        checked({N_REG: 0})
+    with pytest.raises(ValueError, match="E2 = 300"):
+        checked({10: 300})
+    with pytest.raises(ValueError, match="R1"):
+        checked({1: 1 << 60})
+    with pytest.raises(ValueError, match="eps"):
+        frn_fp_regs(4, 0, 1, 0, 0)
+    with pytest.raises(ValueError, match="e_max"):
+        frn_bp_regs(4, 1, 1 << 16, -20, -21)
