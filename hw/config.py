@@ -131,6 +131,7 @@ class EtaConfig:
     round_bits: int = 16        # random bits drawn per stochastic rounding
     wbuf_bits: int = 10         # weight buffer: 3 x clusters banks of 2^10 entries
     psum_bits: int = 9          # partial-sum buffer: 2^9 sums per lane bank
+    ibuf_bits: int = 10         # input buffer: 3 x wpus banks of 2^10 entries
     apus: int = 8               # A-Core: APUs, one output channel each
     apu_buffer_bits: int = 12   # an APU's channel buffer: 2^12 elements (a 64x64 map)
     acore: AcoreFormat = field(default_factory=AcoreFormat)
@@ -142,6 +143,7 @@ class EtaConfig:
             raise TypeError(f"EtaConfig.acore must be an AcoreFormat, not {self.acore!r}")
         _check_int("EtaConfig", "wbuf_bits", self.wbuf_bits, 2, 16)
         _check_int("EtaConfig", "psum_bits", self.psum_bits, 2, 16)
+        _check_int("EtaConfig", "ibuf_bits", self.ibuf_bits, 2, 16)
         _check_int("EtaConfig", "apus", self.apus, 1, 64)
         _check_int("EtaConfig", "apu_buffer_bits", self.apu_buffer_bits, 1,
                    self.acore.max_n_bits)
@@ -195,7 +197,7 @@ def vc709():
 def small():
     """What the tests use: 2 clusters, 2 WPUs, 3x2 PEs."""
     return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2, apus=2,
-                     apu_buffer_bits=8, wbuf_bits=6, psum_bits=5)
+                     apu_buffer_bits=8, wbuf_bits=6, psum_bits=5, ibuf_bits=6)
 
 
 PRESETS = {"vc709": vc709, "small": small}

@@ -15,6 +15,7 @@ from .array import CCoreArray
 from .cluster import Cluster
 from .convert import PintConverter
 from .divider import Divider
+from .input_buffer import InputBuffer
 from .lfsr import Lfsr
 from .mac import PintMac
 from .pe import Pe
@@ -40,6 +41,7 @@ MODULES = {
     "cluster": Cluster,
     "ccore_array": CCoreArray,
     "weight_buffer": WeightBuffer,
+    "input_buffer": InputBuffer,
     "psum_buffer": PsumBuffer,
     "divider": Divider,
     "apu": Apu,
