@@ -8,8 +8,8 @@ EMIT puts a word on `r`; `busy` falls at END. A pass that needs the buffer with 
 it, N = 0, or a division by a non-positive value stops the program and sets `error`.
 
 The chain is a pipeline stalled as a whole when `o` is not ready:
-fetch | inputs, Abs, selects | MAD a x3 | MAD b x3 | MAD c x3 | Comparison | out, Accumulation.
-Each MAD takes three stages: the product, the rounding shift, the saturated sum.
+fetch | inputs, Abs, selects | MAD a x2 | MAD b x2 | MAD c x2 | Comparison | out, Accumulation.
+Each MAD stage registers its product, then the rounded, shifted, added, saturated result.
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
@@ -46,7 +46,6 @@ def _ctx_layout(cfg):
     return data.StructLayout({
         "x0": w, "x1": w, "x2": w, "fl": 1, "abs": w, "dy": w, "ndy": w,
         "p": data.ArrayLayout(signed(f.word_bits + f.coef_bits), MADS),
-        "r": data.ArrayLayout(signed(f.word_bits + f.coef_bits + 1), MADS),
         "m": data.ArrayLayout(w, MADS),
         "cmp": w, "cf": 1, "last": 1,
     })
@@ -107,7 +106,7 @@ class Apu(Configured, wiring.Component):
             return out                  # ZERO: the signal's default
 
         # --- Pipeline ---------------------------------------------------------------------
-        stages = 3 + 3 * MADS
+        stages = 3 + 2 * MADS
         ctx = [Signal(_ctx_layout(cfg), name=f"ctx{k}") for k in range(stages)]
         valid = [Signal(name=f"valid{k}") for k in range(stages)]
         tail, vtail = ctx[-1], valid[-1]
@@ -143,11 +142,11 @@ class Apu(Configured, wiring.Component):
             for k in range(1, stages):
                 m.d.sync += valid[k].eq(valid[k - 1])
 
-        # MAD stages: p = op x coef; r = round(p / 2^sh); sat(r + add). sh is fixed per pass.
+        # MAD stages: product, then sat(round(p / 2^sh) + add). The shift is fixed per pass.
         shift = [Signal(range(64), name=f"shift{j}") for j in range(MADS)]
         for j in range(MADS):
             mi = ins.mad[j]
-            pre, mid, rnd, post = ctx[3 * j + 1], ctx[3 * j + 2], ctx[3 * j + 3], ctx[3 * j + 4]
+            pre, mid, post = ctx[2 * j + 1], ctx[2 * j + 2], ctx[2 * j + 3]
             op = source(pre, mi.op, mi.op_reg)
             coef = Signal(signed(C), name=f"coef{j}")
             reg_c, x1_c = saturate(m, R[mi.coef_reg], C)[0], saturate(m, pre.x1, C)[0]
@@ -160,16 +159,15 @@ class Apu(Configured, wiring.Component):
                     m.d.comb += coef.eq(Mux(pre.x1 > 0, -1, Mux(pre.x1 < 0, 1, 0)))
                 with m.Case(Coef.ONE):
                     m.d.comb += coef.eq(1)
+            add = source(mid, mi.add, mi.add_reg)
             sh = shift[j]
             rounded = Signal(signed(W + C + 1), name=f"rounded{j}")
             m.d.comb += rounded.eq((mid.p[j] + ((Const(1, W + C + 1) << sh) >> 1)) >> sh)
-            add = source(rnd, mi.add, mi.add_reg)
-            wide, _ = saturate(m, rnd.r[j] + add, W)
-            narrow, _ = saturate(m, rnd.r[j] + add, cfg.acc_bits)
+            wide, _ = saturate(m, rounded + add, W)
+            narrow, _ = saturate(m, rounded + add, cfg.acc_bits)
             with m.If(adv):
                 m.d.sync += [mid.eq(pre), mid.p[j].eq(op * coef)]
-                m.d.sync += [rnd.eq(mid), rnd.r[j].eq(rounded)]
-                m.d.sync += [post.eq(rnd), post.m[j].eq(Mux(mi.narrow, narrow, wide))]
+                m.d.sync += [post.eq(mid), post.m[j].eq(Mux(mi.narrow, narrow, wide))]
 
         # Comparison against a threshold register.
         pre_c, cmp_ctx = ctx[-2], ctx[-1]

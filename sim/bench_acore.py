@@ -78,7 +78,7 @@ def main(argv=None):
     lines += [
         "",
         "Each cell: cycles per element (total cycles). A pass streams one element per cycle; "
-        "what comes on top is the pipeline fill and drain per pass (13 cycles), the divider "
+        "what comes on top is the pipeline fill and drain per pass (10 cycles), the divider "
         f"({cfg.acore.recip_bits + 2} cycles) and the scalar steps.",
         "",
         "## Does the A-Core keep up with the C-Core in FP?",
