@@ -161,8 +161,12 @@ class Apu(Configured, wiring.Component):
                     m.d.comb += coef.eq(1)
             add = source(mid, mi.add, mi.add_reg)
             sh = shift[j]
+            # half = 2^(sh-1) fits the product's width (sh < 64); a constant shifted by sh
+            # would otherwise widen the rounding adder to 130 bits.
+            half = Signal(W + C, name=f"half{j}")
             rounded = Signal(signed(W + C + 1), name=f"rounded{j}")
-            m.d.comb += rounded.eq((mid.p[j] + ((Const(1, W + C + 1) << sh) >> 1)) >> sh)
+            m.d.comb += [half.eq((Const(1, 64) << sh)[1:]),
+                         rounded.eq((mid.p[j] + half) >> sh)]
             wide, _ = saturate(m, rounded + add, W)
             narrow, _ = saturate(m, rounded + add, cfg.acc_bits)
             with m.If(adv):
