@@ -153,3 +153,14 @@ def unpack(layout, bits):
     if shape.signed and bits >> (shape.width - 1):
         bits -= 1 << shape.width
     return bits
+
+
+async def load_banks(dut, layout, image):
+    """Write {(bank, address): entry} through an always-ready `wr` port, one per cycle."""
+    from cocotb.triggers import FallingEdge
+    for (bank, addr), entry in image.items():
+        await FallingEdge(dut.clk)
+        dut.wr__valid.value = 1
+        dut.wr__payload.value = pack(layout, {"bank": bank, "addr": addr, "data": entry})
+    await FallingEdge(dut.clk)
+    dut.wr__valid.value = 0

@@ -9,17 +9,8 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from hw.input_buffer import ibuf_entry_layout, ibuf_read_layout, ibuf_write_layout
 from sim.golden import input_buffer as golden
 from sim.golden import pe
-from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
-
-
-async def load(dut, cfg, x):
-    layout = ibuf_write_layout(cfg)
-    for (bank, addr), entry in golden.image(x, cfg).items():
-        await FallingEdge(dut.clk)
-        dut.wr__valid.value = 1
-        dut.wr__payload.value = pack(layout, {"bank": bank, "addr": addr, "data": entry})
-    await FallingEdge(dut.clk)
-    dut.wr__valid.value = 0
+from sim.tb.common import (STALLS, StreamPort, config, load_banks, pack, rngs, run_stream,
+                           start, unpack)
 
 
 @cocotb.test()
@@ -33,7 +24,7 @@ async def every_pattern(dut, stalls):
     c, h, w = 3, 7, 5
     x = rng.integers(0, 256, (c, h, w))
     img = golden.image(x, cfg)
-    await load(dut, cfg, x)
+    await load_banks(dut, ibuf_write_layout(cfg), img)
     pairs, blocks = -(-w // 2), -(-c // p)
     reqs, want = [], []
     for mode in pe.MODES:

@@ -3,22 +3,12 @@
 
 import cocotb
 from amaranth.lib import data
-from cocotb.triggers import FallingEdge
 
 from hw.cluster import weights_layout
 from hw.weight_buffer import wbuf_read_layout, wbuf_write_layout
 from sim.golden import weight_buffer as golden
-from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
-
-
-async def load(dut, cfg, w):
-    layout = wbuf_write_layout(cfg)
-    for (bank, addr), entry in golden.image(w, cfg).items():
-        await FallingEdge(dut.clk)
-        dut.wr__valid.value = 1
-        dut.wr__payload.value = pack(layout, {"bank": bank, "addr": addr, "data": entry})
-    await FallingEdge(dut.clk)
-    dut.wr__valid.value = 0
+from sim.tb.common import (STALLS, StreamPort, config, load_banks, pack, rngs, run_stream,
+                           start, unpack)
 
 
 def requests(w, cfg):
@@ -49,7 +39,7 @@ async def every_read(dut, stalls):
     code = lambda d: pack(weights_layout(cfg).elem_shape.elem_shape, d)
     for shape in [(2 * k, 3 * p, 3, 3), (6 * k, 6 * k)]:
         w = rng.integers(0, 256, shape)
-        await load(dut, cfg, w)
+        await load_banks(dut, wbuf_write_layout(cfg), golden.image(w, cfg))
         reqs = requests(w, cfg)
         blocks = w.shape[1] // p
         items = [pack(wbuf_read_layout(cfg), {"k1": int(w.ndim == 2), "bp": bp, "group": g,
