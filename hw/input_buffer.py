@@ -21,7 +21,7 @@ __all__ = ["InputBuffer", "ibuf_entry_layout", "ibuf_read_layout", "ibuf_write_l
 
 
 def _banks(cfg):
-    return 3 * cfg.wpus
+    return cfg.pe_rows * cfg.wpus
 
 
 def ibuf_entry_layout(cfg):

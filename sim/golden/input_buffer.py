@@ -1,7 +1,7 @@
 """The input buffer's layout and the rows one cluster beat reads (paper Fig. 8).
 
 An entry holds two adjacent coordinates (2 cp, 2 cp + 1) of one map row for P = pe_cols
-channels (cb P .. cb P + P): [2][P] codes. Row r lives in bank r mod B, B = 3 wpus, at
+channels (cb P .. cb P + P): [2][P] codes. Row r lives in bank r mod B, B = pe_rows x wpus, at
 address ((r div B) CP + cp) CB + cb (CP coordinate pairs per row, CB channel blocks).
 
 A cluster's WPUs work on neighbouring windows, so one beat reads at most B consecutive rows
@@ -22,7 +22,7 @@ __all__ = ["banks", "image", "rows_for", "bank_reads"]
 
 
 def banks(cfg):
-    return 3 * cfg.wpus
+    return cfg.pe_rows * cfg.wpus
 
 
 def _address(row, cp, cb, pairs, blocks, cfg):
