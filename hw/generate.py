@@ -12,6 +12,7 @@ from .config import PRESETS
 from .acore import ACore
 from .apu import Apu
 from .array import CCoreArray
+from .ccore import CCore
 from .cluster import Cluster
 from .convert import PintConverter
 from .divider import Divider
@@ -43,6 +44,7 @@ MODULES = {
     "weight_buffer": WeightBuffer,
     "input_buffer": InputBuffer,
     "psum_buffer": PsumBuffer,
+    "ccore": CCore,
     "divider": Divider,
     "apu": Apu,
     "acore": ACore,

@@ -155,12 +155,20 @@ def unpack(layout, bits):
     return bits
 
 
-async def load_banks(dut, layout, image):
-    """Write {(bank, address): entry} through an always-ready `wr` port, one per cycle."""
+async def load_banks(dut, layout, image, port="wr", rnd=None):
+    """Write {(bank, address): entry} through an always-ready write port, one per cycle
+    (with `rnd`: in random order, with random idle cycles between)."""
     from cocotb.triggers import FallingEdge
-    for (bank, addr), entry in image.items():
+    valid, payload = getattr(dut, f"{port}__valid"), getattr(dut, f"{port}__payload")
+    items = list(image.items())
+    if rnd is not None:
+        rnd.shuffle(items)
+    for (bank, addr), entry in items:
+        while rnd is not None and rnd.random() < 0.3:
+            await FallingEdge(dut.clk)
+            valid.value = 0
         await FallingEdge(dut.clk)
-        dut.wr__valid.value = 1
-        dut.wr__payload.value = pack(layout, {"bank": bank, "addr": addr, "data": entry})
+        valid.value = 1
+        payload.value = pack(layout, {"bank": bank, "addr": addr, "data": entry})
     await FallingEdge(dut.clk)
-    dut.wr__valid.value = 0
+    valid.value = 0

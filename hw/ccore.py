@@ -1,0 +1,300 @@
+"""C-Core top: tile descriptors (`sim.golden.ccore`) run from the buffers through the array
+into the partial-sum buffer; finished sums are read out on `o`.
+
+Per tile: (1) unless WG, three weight-buffer reads, each loaded into the array as it
+arrives (the bottom PE row's first); (2) one beat per cycle: group g, beat q reads one entry
+per (WPU, PE row) slot from the input buffer (WG also one error entry per WPU), and a small
+FIFO carries how the entries become the beat (this entry's coordinate, or the previous
+entry's odd one beside this one's even one for stride-2 pairs, or zero); (3) each array
+transfer accumulates into the partial-sum buffer at its index in the tile, column 0 of every
+PE row (WG: one transfer, one beat per PE column); (4) with `emit`, the tile's sums leave on
+`o` in address order. A descriptor the buffers cannot serve raises `error` (sticky) and is
+dropped, never run.
+"""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .array import CCoreArray
+from .config import Configured
+from .input_buffer import InputBuffer, ibuf_write_layout
+from .lockstep import all_of, any_of
+from .pe import LANES, Phase, pe_mode_layout
+from .psum_buffer import PsumBuffer, psum_lane_layout
+from .weight_buffer import WeightBuffer, wbuf_write_layout
+
+__all__ = ["CCore", "ccore_tile_layout", "ccore_lanes"]
+
+
+def ccore_lanes(cfg):
+    """Partial-sum lanes: lane l of column 0 of every PE row of every WPU of every cluster."""
+    return cfg.clusters * cfg.wpus * cfg.pe_rows * LANES
+
+
+def ccore_tile_layout(cfg):
+    """What a tile descriptor carries (`sim.golden.ccore.tiles` makes them)."""
+    nb = cfg.pe_rows * cfg.wpus
+    ent = range((1 << cfg.ibuf_bits) + 1)
+    rows = range((nb << cfg.ibuf_bits) + 1)
+    cols = range((2 << cfg.ibuf_bits) + 1)
+    wa = range((1 << cfg.wbuf_bits) + 1)
+    return data.StructLayout({
+        "mode": pe_mode_layout(),
+        "h": rows, "w": cols,               # the map in the input buffer
+        "blocks": ent, "cb": ent,           # its channel blocks, the one this tile streams
+        "row0": rows, "groups": rows,       # the band: first output row, row groups
+        "wgroup": wa, "wblk": wa, "wblocks": wa,    # the weight read (WeightBuffer.rd)
+        "eh": rows, "ew": cols, "eblocks": ent, "eb": ent,   # WG: the error map, its block
+        "first": 1,                         # the sums restart with this tile
+        "emit": 1,                          # read the sums out after it
+    })
+
+
+class CCore(Configured, wiring.Component):
+    def __init__(self, cfg):
+        super().__init__(cfg, lambda cfg: {
+            "wr_x": In(stream.Signature(ibuf_write_layout(cfg))),
+            "wr_e": In(stream.Signature(ibuf_write_layout(cfg))),
+            "wr_w": In(stream.Signature(wbuf_write_layout(cfg))),
+            "tile": In(stream.Signature(ccore_tile_layout(cfg))),
+            "o": Out(stream.Signature(data.ArrayLayout(psum_lane_layout(cfg),
+                                                       ccore_lanes(cfg)))),
+            "error": Out(1),
+            "conflicts": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        K, W, R, P = cfg.clusters, cfg.wpus, cfg.pe_rows, cfg.pe_cols
+        nb, depth = R * W, 1 << cfg.ibuf_bits
+        m.submodules.ibuf = ibuf = InputBuffer(cfg)
+        m.submodules.ebuf = ebuf = InputBuffer(cfg)
+        m.submodules.wbuf = wbuf = WeightBuffer(cfg)
+        m.submodules.array = array = CCoreArray(cfg)
+        m.submodules.psum = psum = PsumBuffer(cfg, ccore_lanes(cfg))
+        wiring.connect(m, wiring.flipped(self.wr_x), ibuf.wr)
+        wiring.connect(m, wiring.flipped(self.wr_e), ebuf.wr)
+        wiring.connect(m, wiring.flipped(self.wr_w), wbuf.wr)
+        wiring.connect(m, psum.o, wiring.flipped(self.o))
+        m.d.comb += self.conflicts.eq(ibuf.conflicts + ebuf.conflicts)
+
+        # ---- the descriptor: checked on arrival, held while the tile runs
+        t_in = self.tile.payload
+        tile = Signal(ccore_tile_layout(cfg))
+        mode = tile.mode
+        is_wg = mode.phase == Phase.WG
+        is_bp = mode.phase == Phase.BP
+        m.d.comb += array.mode.eq(mode)
+
+        def fits(h, w, blocks):
+            pairs = (w + 1) >> 1
+            return ((h + nb - 1) // nb) * pairs * blocks <= depth
+
+        def row_transfers(md, w):
+            return Mux(md.k1 | ~md.stride2, w, Mux(md.phase == Phase.BP, w + 1, (w + 1) >> 1))
+
+        total_of = lambda t: Mux(t.mode.phase == Phase.WG, P,
+                                 t.groups * row_transfers(t.mode, t.w))
+        wd = 1 << cfg.wbuf_bits
+        g_, b_, cb_ = t_in.wgroup, t_in.wblk, t_in.wblocks
+        # The largest address the weight read makes (WeightBuffer's formulas, u = 2, lane 2).
+        w_top = Mux(t_in.mode.k1,
+                    Mux(t_in.mode.phase == Phase.BP, b_ * cb_ + 3 * g_ + 2,
+                        (3 * g_ + 2) * cb_ + b_),
+                    Mux(t_in.mode.phase == Phase.BP, (b_ * cb_ + g_) * 3 + 2,
+                        (g_ * cb_ + b_) * 3 + 2))
+        w_inner = Mux(t_in.mode.k1 & (t_in.mode.phase == Phase.BP), 3 * g_ + 2,
+                      Mux(t_in.mode.phase == Phase.BP, g_, b_))
+        bad = Signal()
+        m.d.comb += bad.eq(any_of([
+            t_in.mode.as_value()[:2] == 3,                            # no such phase
+            t_in.mode.k1 & t_in.mode.stride2,
+            t_in.mode.k1 & (t_in.mode.phase == Phase.WG),             # not supported yet
+            (t_in.h == 0) | (t_in.w == 0) | (t_in.groups == 0) | (t_in.blocks == 0),
+            t_in.cb >= t_in.blocks, ~fits(t_in.h, t_in.w, t_in.blocks),
+            total_of(t_in) > (1 << cfg.psum_bits),
+            (t_in.mode.phase == Phase.WG) & ((t_in.eh == 0) | (t_in.ew == 0)
+                                             | (t_in.eb >= t_in.eblocks)
+                                             | ~fits(t_in.eh, t_in.ew, t_in.eblocks)),
+            (t_in.mode.phase != Phase.WG) & ((w_inner >= cb_) | (w_top >= wd)),
+        ]))
+
+        # ---- sequencer
+        total = Signal(range((1 << cfg.psum_bits) + 1))
+        done = Signal.like(total)                 # partial-sum beats accepted
+        rd_n = Signal.like(total)                 # read-outs issued
+        w_req, w_got = Signal(range(R + 1)), Signal(range(R + 1))
+        g = Signal.like(tile.groups)
+        q = Signal(range((2 << cfg.ibuf_bits) + 3))
+        rw = signed(len(tile.h) + 3)
+        base = Signal(rw)                         # the group's first output row
+        step = Mux(mode.k1, LANES * W, W)
+        nq = Signal.like(q)
+        m.d.comb += nq.eq(Mux(mode.k1, tile.w, Mux(~mode.stride2, tile.w + 2,
+                                                   Mux(is_bp, tile.w + 1, (tile.w + 3) >> 1))))
+        beat_go = Signal()
+        issue = Signal()                          # a beat's reads leave this cycle
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.tile.ready.eq(1)
+                with m.If(self.tile.valid):
+                    with m.If(bad):
+                        m.d.sync += self.error.eq(1)
+                    with m.Else():
+                        m.d.sync += [tile.eq(t_in), total.eq(total_of(t_in)), done.eq(0),
+                                     rd_n.eq(0), w_req.eq(0), w_got.eq(0), g.eq(0), q.eq(0),
+                                     base.eq(t_in.row0)]
+                        with m.If(t_in.mode.phase == Phase.WG):
+                            m.next = "BEATS"
+                        with m.Else():
+                            m.next = "WLOAD"
+            with m.State("WLOAD"):
+                # Rows shift down the columns as they load: bottom kernel row first.
+                m.d.comb += [wbuf.rd.valid.eq(w_req < R),
+                             wbuf.rd.payload.k1.eq(mode.k1), wbuf.rd.payload.bp.eq(is_bp),
+                             wbuf.rd.payload.group.eq(tile.wgroup),
+                             wbuf.rd.payload.blk.eq(tile.wblk),
+                             wbuf.rd.payload.blocks.eq(tile.wblocks),
+                             wbuf.rd.payload.u.eq(R - 1 - w_req)]
+                with m.If(wbuf.rd.valid & wbuf.rd.ready):
+                    m.d.sync += w_req.eq(w_req + 1)
+                with m.If(wbuf.o.valid):
+                    m.d.sync += w_got.eq(w_got + 1)
+                    with m.If(w_got == R - 1):
+                        m.next = "BEATS"
+            with m.State("BEATS"):
+                m.d.comb += beat_go.eq(1)
+                with m.If(issue):
+                    with m.If(q == nq - 1):
+                        m.d.sync += [q.eq(0), g.eq(g + 1), base.eq(base + step)]
+                        with m.If(g == tile.groups - 1):
+                            m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += q.eq(q + 1)
+            with m.State("DRAIN"):
+                with m.If(done == total):
+                    with m.If(tile.emit):
+                        m.next = "EMIT"
+                    with m.Else():
+                        m.next = "IDLE"
+            with m.State("EMIT"):
+                m.d.comb += [psum.rd.valid.eq(1), psum.rd.payload.eq(rd_n)]
+                with m.If(psum.rd.ready):
+                    m.d.sync += rd_n.eq(rd_n + 1)
+                    with m.If(rd_n == total - 1):
+                        m.next = "IDLE"
+        m.d.comb += [wbuf.o.ready.eq(1), array.w_load.eq(wbuf.o.valid),
+                     array.w.eq(wbuf.o.payload)]
+
+        # ---- beat issue: the reads of (g, q), and how their entries make the beat
+        side_layout = data.StructLayout({"x0": range(4), "x1": 1, "epar": 1, "row": 1,
+                                         "first": 1, "last": 1})
+        X0_CUR0, X0_CUR1, X0_PREV1, X0_ZERO = range(4)
+        m.submodules.side = side = fifo.SyncFIFOBuffered(width=side_layout.size, depth=4)
+        m.d.comb += issue.eq(beat_go & ibuf.rd.ready & ebuf.rd.ready & side.w_rdy)
+        m.d.comb += [ibuf.rd.valid.eq(beat_go & ebuf.rd.ready & side.w_rdy),
+                     ebuf.rd.valid.eq(beat_go & ibuf.rd.ready & side.w_rdy),
+                     side.w_en.eq(issue)]
+
+        pair = ~mode.k1 & mode.stride2 & ~is_bp        # FP / WG stride 2
+        col = Signal(signed(len(q) + 2))
+        m.d.comb += col.eq(Mux(pair, q << 1, Mux(mode.k1 | mode.stride2, q, q - 1)))
+        col_ok = (col >= 0) & (col < tile.w)
+        sd = Signal(side_layout)
+        m.d.comb += [
+            sd.x0.eq(Mux(pair, Mux(q == 0, X0_ZERO, X0_PREV1), Mux(col[0], X0_CUR1, X0_CUR0))),
+            sd.x1.eq(pair), sd.epar.eq(q[0]), sd.row.eq(q == 0),
+            sd.first.eq(is_wg & (g == 0) & (q == 0)),
+            sd.last.eq(is_wg & (g == tile.groups - 1) & (q == nq - 1)),
+            side.w_data.eq(sd),
+        ]
+        rq = ibuf.rd.payload
+        m.d.comb += [rq.cp.eq(col >> 1), rq.cb.eq(tile.cb), rq.pairs.eq((tile.w + 1) >> 1),
+                     rq.blocks.eq(tile.blocks)]
+        for w in range(W):
+            for r in range(R):
+                row = Signal(rw, name=f"row{w}_{r}")
+                # sim.golden.ccore.slot_row
+                with m.If(mode.k1):
+                    m.d.comb += row.eq(base + LANES * w + r)
+                with m.Elif(is_bp & ~mode.stride2):
+                    m.d.comb += row.eq(base + w + 1 - r)
+                with m.Elif(is_bp):
+                    m.d.comb += row.eq(base + w - (r == 2))
+                with m.Elif(mode.stride2):
+                    m.d.comb += row.eq((base << 1) + 2 * w + r - 1)
+                with m.Else():
+                    m.d.comb += row.eq(base + w + r - 1)
+                slot = rq.rows[w * R + r]
+                ok = col_ok & (row >= 0) & (row < tile.h)
+                m.d.comb += [slot.valid.eq(ok), slot.row.eq(Mux(ok, row, 0))]
+        # WG: WPU w's error row is its output row; its slot (w, 0) of the error buffer.
+        eq_ = ebuf.rd.payload
+        m.d.comb += [eq_.cp.eq(q >> 1), eq_.cb.eq(tile.eb), eq_.pairs.eq((tile.ew + 1) >> 1),
+                     eq_.blocks.eq(tile.eblocks)]
+        for w in range(W):
+            erow = base + w
+            ok = is_wg & (q < tile.ew) & (erow < tile.eh)
+            m.d.comb += [eq_.rows[w * R].valid.eq(ok), eq_.rows[w * R].row.eq(Mux(ok, erow, 0))]
+
+        # ---- beat assembly: the entries, the side FIFO -> the array
+        beat = array.i.payload
+        sd_o = Signal(side_layout)
+        m.d.comb += sd_o.eq(side.r_data)
+        all_valid = all_of([ibuf.o.valid, ebuf.o.valid, side.r_rdy])
+        take = all_valid & array.i.ready
+        m.d.comb += [array.i.valid.eq(all_valid), ibuf.o.ready.eq(take), ebuf.o.ready.eq(take),
+                     side.r_en.eq(take),
+                     beat.row.eq(sd_o.row), beat.first.eq(sd_o.first), beat.last.eq(sd_o.last)]
+        for w in range(W):
+            for r in range(R):
+                cur = ibuf.o.payload[w * R + r]
+                for c in range(P):
+                    prev = Signal(cur[1][c].shape(), name=f"prev{w}_{r}_{c}")
+                    with m.If(take):
+                        m.d.sync += prev.eq(cur[1][c])
+                    x = beat.x[w][r][c]
+                    m.d.comb += [
+                        x[0].eq(Mux(sd_o.x0 == X0_CUR0, cur[0][c],
+                                    Mux(sd_o.x0 == X0_CUR1, cur[1][c],
+                                        Mux(sd_o.x0 == X0_PREV1, prev, 0)))),
+                        x[1].eq(Mux(sd_o.x1, cur[0][c], 0)),
+                    ]
+        for k in range(K):
+            for w in range(W):
+                ent = ebuf.o.payload[w * R]
+                ev = Mux(sd_o.epar, ent[1][k], ent[0][k])
+                for r in range(R):
+                    for c in range(P):
+                        m.d.comb += beat.e[k][w][r][c][0].eq(ev)
+
+        # ---- results -> the partial-sum buffer, in transfer order (WG: column `done`)
+        acc = psum.acc.payload
+        m.d.comb += [acc.first.eq(tile.first), acc.addr.eq(done)]
+        for k in range(K):
+            for w in range(W):
+                for r in range(R):
+                    cells = array.o.payload[k][w][r]
+                    for l in range(LANES):
+                        src = cells[0].lanes[l]
+                        if P > 1:
+                            with m.If(is_wg):
+                                with m.Switch(done):
+                                    for c in range(P):
+                                        with m.Case(c):
+                                            m.d.comb += acc.lanes[((k * W + w) * R + r) * LANES
+                                                                  + l].eq(cells[c].lanes[l])
+                            with m.Else():
+                                m.d.comb += acc.lanes[((k * W + w) * R + r) * LANES
+                                                      + l].eq(src)
+                        else:
+                            m.d.comb += acc.lanes[((k * W + w) * R + r) * LANES + l].eq(src)
+        last_col = ~is_wg | (done == P - 1)
+        m.d.comb += [psum.acc.valid.eq(array.o.valid),
+                     array.o.ready.eq(psum.acc.ready & last_col)]
+        with m.If(psum.acc.valid & psum.acc.ready):
+            m.d.sync += done.eq(done + 1)
+        return m

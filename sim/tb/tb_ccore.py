@@ -1,0 +1,154 @@
+"""cocotb: whole layers of every pattern through the C-Core top: buffers loaded over their
+write ports (random order and gaps), tile descriptors in, partial sums out, all under
+stalls; the outputs reassembled and compared with the golden convolutions bit for bit.
+
+Layers come from $ETA_CCORE_LAYERS (JSON: [[phase, stride, k], cin, cout, h, w]).
+"""
+
+import json
+import os
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.triggers import FallingEdge, ReadOnly
+
+from hw.ccore import ccore_lanes, ccore_tile_layout
+from hw.input_buffer import ibuf_write_layout
+from hw.psum_buffer import psum_lane_layout
+from hw.weight_buffer import wbuf_write_layout
+from sim.golden import ccore, conv, pint
+from sim.golden import input_buffer as ibuf
+from sim.golden import weight_buffer as wbuf
+from sim.golden.pe import Phase
+from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import load_banks
+
+
+def layer_data(rng, layer):
+    """Random codes (x, w, e) for the layer; unused ones None."""
+    ph, s, k = layer.mode
+    codes = lambda *shape: rng.integers(0, 1 << layer.cfg.pint.k, shape)
+    wshape = (layer.cout, layer.cin) + ((3, 3) if k == 3 else ())
+    x = codes(layer.cin, layer.h, layer.w)
+    e = codes(layer.cout, layer.oh, layer.ow)
+    return (x, codes(*wshape), None) if ph == Phase.FP else \
+        (None, codes(*wshape), e) if ph == Phase.BP else (x, None, e)
+
+
+def expected(layer, x, w, e):
+    """The layer's exact output (golden convolutions on decoded values), unpadded."""
+    ph, s, k = layer.mode
+    dec = lambda a: pint.decode(a, layer.cfg.pint)
+    pad = 0 if k == 1 else 1
+    w4 = None if w is None else (dec(w) if k == 3 else dec(w)[:, :, None, None])
+    if ph == Phase.FP:
+        return conv.conv_fp(dec(x)[None], w4, s, pad)[0]
+    if ph == Phase.BP:
+        return conv.conv_bp(dec(e)[None], w4, (1, layer.cin, layer.h, layer.w), s, pad)[0]
+    return conv.conv_wg(dec(x)[None], dec(e)[None], k, s, pad)
+
+
+async def load(dut, layer, x, w, e, rnd):
+    cfg = layer.cfg
+    c_stream = layer.streamed[0]
+    if layer.mode.phase == Phase.BP:
+        await load_banks(dut, ibuf_write_layout(cfg), ibuf.image(layer.pad_c(e, c_stream), cfg),
+                         "wr_x", rnd)
+    else:
+        await load_banks(dut, ibuf_write_layout(cfg), ibuf.image(layer.pad_c(x, c_stream), cfg),
+                         "wr_x", rnd)
+    if layer.mode.phase == Phase.WG:
+        await load_banks(dut, ibuf_write_layout(cfg),
+                         ibuf.image(layer.pad_c(e, layer.cout_p), cfg), "wr_e", rnd)
+    else:
+        await load_banks(dut, wbuf_write_layout(cfg), wbuf.image(layer.pad_w(w), cfg),
+                         "wr_w", rnd)
+
+
+async def run_layer(dut, layer, tiles, stalls, rnd, stats=None):
+    """Send the tiles, collect what the emitting ones read out: [(tile, rows)]."""
+    cfg = layer.cfg
+    emitting = [t for t in tiles if t["emit"]]
+    counts = [ccore.transfers(t, cfg) for t in emitting]
+    got = await run_stream(dut, StreamPort(dut, "tile"), StreamPort(dut, "o"),
+                           [pack(ccore_tile_layout(cfg), t) for t in tiles], sum(counts),
+                           stalls, stalls, rnd, timeout=20000, stats=stats)
+    out_layout = data.ArrayLayout(psum_lane_layout(cfg), ccore_lanes(cfg))
+    rows = [[(lane["value"], lane["ovf"]) for lane in unpack(out_layout, b)] for b in got]
+    emitted, at = [], 0
+    for t, n in zip(emitting, counts):
+        emitted.append((t, rows[at:at + n]))
+        at += n
+    return emitted
+
+
+def check(layer, emitted, want):
+    vals, ovf = ccore.assemble(layer, emitted)
+    crop = tuple(slice(0, n) for n in want.shape)
+    vals, ovf = vals[crop], ovf[crop]
+    sat, clamped = conv.saturate(want, layer.cfg.acc_bits)
+    assert (ovf == clamped).all(), f"{layer.mode}: overflow flags differ"
+    bad = np.argwhere(vals != sat)
+    assert bad.size == 0, (f"{layer.mode}: {len(bad)} of {sat.size} wrong, first at "
+                           f"{bad[0].tolist()}: {vals[tuple(bad[0])]} != {sat[tuple(bad[0])]}")
+
+
+async def reset(dut):
+    await FallingEdge(dut.clk)
+    dut.rst.value = 1
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+LAYERS = json.loads(os.environ.get("ETA_CCORE_LAYERS", "[]"))
+
+
+@cocotb.test()
+@cocotb.parametrize(spec=LAYERS, stalls=["none", "random"])
+async def layer(dut, spec, stalls):
+    cfg = config()
+    n = LAYERS.index(spec)
+    rnd, rng = rngs(2 * n + (stalls == "random"))
+    lay = ccore.Layer(spec[0], *spec[1:], cfg)
+    await start(dut)
+    x, w, e = layer_data(rng, lay)
+    await load(dut, lay, x, w, e, rnd if stalls == "random" else None)
+    emitted = await run_layer(dut, lay, ccore.tiles(lay), stalls, rnd)
+    check(lay, emitted, expected(lay, x, w, e))
+    await ReadOnly()
+    assert dut.conflicts.value.to_unsigned() == 0, "an input-buffer bank conflict"
+    assert dut.error.value == 0
+
+
+@cocotb.test()
+async def bad_tiles_are_refused(dut):
+    """Descriptors the buffers cannot serve raise `error` and are dropped; a good tile after
+    them still runs."""
+    cfg = config()
+    rnd, rng = rngs(99)
+    lay = ccore.Layer((0, 1, 3), 2, 2, 4, 4, cfg)
+    await start(dut)
+    x, w, e = layer_data(rng, lay)
+    await load(dut, lay, x, w, e, None)
+    tiles = ccore.tiles(lay)
+    good = tiles[0]
+    bads = [dict(good, groups=0), dict(good, cb=good["blocks"]),
+            dict(good, groups=1 << cfg.psum_bits),          # more sums than the buffer holds
+            dict(good, h=cfg.pe_rows * cfg.wpus << cfg.ibuf_bits),   # more than the buffer
+            dict(good, wgroup=1 << cfg.wbuf_bits),          # weights past the buffer
+            dict(good, mode={"phase": 0, "stride2": 1, "k1": 1}),
+            dict(good, mode={"phase": 3, "stride2": 0, "k1": 0})]
+    for bad in bads:
+        await reset(dut)
+        dut.tile__valid.value = 1
+        dut.tile__payload.value = pack(ccore_tile_layout(cfg), bad)
+        await FallingEdge(dut.clk)
+        dut.tile__valid.value = 0
+        for _ in range(5):
+            await FallingEdge(dut.clk)
+        assert dut.error.value == 1, f"accepted {bad}"
+        assert dut.o__valid.value == 0
+    await reset(dut)
+    emitted = await run_layer(dut, lay, tiles, "none", rnd)
+    check(lay, emitted, expected(lay, x, w, e))
