@@ -101,8 +101,8 @@ class CCore(Configured, wiring.Component):
         g_, b_, cb_ = t_in.wgroup, t_in.wblk, t_in.wblocks
         # The largest address the weight read makes (WeightBuffer's formulas, u = 2, lane 2).
         w_top = Mux(t_in.mode.k1,
-                    Mux(t_in.mode.phase == Phase.BP, b_ * cb_ + 3 * g_ + 2,
-                        (3 * g_ + 2) * cb_ + b_),
+                    Mux(t_in.mode.phase == Phase.BP, b_ * (cb_ // 3) + g_,
+                        (3 * g_ + 2) * (cb_ // 3) + b_ // 3),
                     Mux(t_in.mode.phase == Phase.BP, (b_ * cb_ + g_) * 3 + 2,
                         (g_ * cb_ + b_) * 3 + 2))
         w_inner = Mux(t_in.mode.k1 & (t_in.mode.phase == Phase.BP), 3 * g_ + 2,
@@ -119,6 +119,7 @@ class CCore(Configured, wiring.Component):
                                              | (t_in.eb >= t_in.eblocks)
                                              | ~fits(t_in.eh, t_in.ew, t_in.eblocks)),
             (t_in.mode.phase != Phase.WG) & ((w_inner >= cb_) | (w_top >= wd)),
+            t_in.mode.k1 & (cb_ % 3 != 0),              # the 1x1 layout's blocks come in 3s
         ]))
 
         # ---- sequencer

@@ -84,11 +84,12 @@ class WeightBuffer(Configured, wiring.Component):
                     m.d.comb += addr.eq((Mux(req.bp, blk, g) * cb_ + Mux(req.bp, g, blk)) * 3
                                         + req.u)
                 with m.Elif(~req.bp):
+                    # ((o div K) CB + cb) div 3 with o div K = 3 og + j; CB is a multiple of 3.
                     j = mod3(b2 + 3 - mod3(blk))          # (b2 - cb) mod 3
-                    m.d.comb += addr.eq((3 * g + j) * cb_ + blk)
+                    m.d.comb += addr.eq((3 * g + j) * (cb_ // 3) + blk // 3)
                 with m.Else():
-                    lane = mod3(b2 + 3 - mod3(blk))       # (b2 - ob) mod 3
-                    m.d.comb += addr.eq(blk * cb_ + 3 * g + lane)
+                    # o div K = ob, cb = 3 ig + lane.
+                    m.d.comb += addr.eq(blk * (cb_ // 3) + g)
                 m.d.comb += rp.addr.eq(addr)
                 row.append(rp.data)
             data_out.append(row)

@@ -15,13 +15,15 @@ from sim.runner import HIERARCHICAL, run_cocotb
 
 # (mode, cin, cout, h, w): every pattern, channel counts that are not multiples of the
 # array's, maps whose rows do not fill the last group, bands (the partial-sum buffer of the
-# small preset holds 32 sums), and FC as 1x1 on a batch of 7 laid out as a 7 x 1 map.
+# small preset holds 32 sums), FC as 1x1 on a batch of 7 laid out as a 7 x 1 map, and 1x1 /
+# FC WG as 1x1 FP on transposed operands.
 LAYERS = [
     [(0, 1, 3), 3, 3, 7, 6], [(0, 1, 3), 2, 2, 13, 8],
     [(1, 1, 3), 3, 3, 7, 6], [(2, 1, 3), 3, 3, 7, 6],
     [(0, 2, 3), 3, 3, 9, 9], [(1, 2, 3), 3, 3, 10, 9], [(2, 2, 3), 3, 3, 9, 8],
     [(0, 1, 1), 5, 7, 5, 4], [(1, 1, 1), 7, 5, 5, 4],
     [(0, 1, 1), 6, 5, 7, 1], [(1, 1, 1), 5, 6, 7, 1],
+    [(2, 1, 1), 5, 7, 5, 4], [(2, 1, 1), 6, 5, 7, 1],
 ]
 
 
@@ -61,7 +63,7 @@ def test_layers_that_cannot_run_are_named():
         ccore.tiles(ccore.Layer((0, 1, 3), 2, 2, 200, 200, cfg))
     with pytest.raises(ValueError, match="split the map's columns"):
         ccore.tiles(ccore.Layer((0, 1, 3), 2, 2, 2, 40, cfg))
-    with pytest.raises(ValueError, match="1x1 WG"):
+    with pytest.raises(ValueError, match="wg1x1_as_fp"):
         ccore.Layer((2, 1, 1), 2, 2, 4, 4, cfg)
     with pytest.raises(ValueError, match="cin must be a positive int"):
         ccore.Layer((0, 1, 3), 0, 2, 4, 4, cfg)

@@ -20,7 +20,7 @@ from sim.golden import input_buffer as ibuf
 from sim.golden import weight_buffer as wbuf
 from sim.golden.pe import LANES, Mode, Phase
 
-__all__ = ["Layer", "step", "beats_per_row", "row_transfers", "slot_row", "beat_cols",
+__all__ = ["Layer", "wg1x1_as_fp", "wg1x1_result", "step", "beats_per_row", "row_transfers", "slot_row", "beat_cols",
            "tiles", "places", "assemble", "lane"]
 
 
@@ -81,14 +81,15 @@ def beat_cols(mode, q):
 
 class Layer:
     """A layer as the C-Core runs it: mode, channels, FP input size (h, w). Pad 1 for 3x3,
-    0 for 1x1; FC is a 1x1 layer on a batch laid out as a B x 1 map."""
+    0 for 1x1; FC is a 1x1 layer on a batch laid out as a B x 1 map; 1x1 WG runs as a 1x1
+    FP layer (`wg1x1_as_fp`)."""
 
     def __init__(self, mode, cin, cout, h, w, cfg):
         self.mode, self.cfg = Mode(*mode), cfg
         ph, s, k = self.mode
         if ph == Phase.WG and k == 1:
-            raise ValueError("1x1 WG tiles are not supported by the C-Core top yet "
-                             "(its errors span 3 x pe_rows channels per cluster)")
+            raise ValueError("1x1 WG (and FC WG) runs as a 1x1 FP layer on transposed "
+                             "operands: use ccore.wg1x1_as_fp")
         for name, v in (("cin", cin), ("cout", cout), ("h", h), ("w", w)):
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, not {v!r}")
@@ -131,6 +132,26 @@ class Layer:
         if ph == Phase.BP:
             return self.cin_p, self.h, self.w
         return self.cout_p, self.cin_p, 3, 3
+
+
+def wg1x1_as_fp(cin, cout, h, w, x, e, cfg):
+    """dw[o, c] = sum_p e[o, p] x[c, p] is a 1x1 FP layer whose input channels are the
+    pixels p: weights E [cout, h w], input map X^T [h w, H', W'] with input channel c at
+    (c div W', c mod W'). Returns (layer, x', w'); its output y'[o, c div W', c mod W'] is
+    dw[o, c]. The DMA (or host) writes the operands transposed; the array needs nothing new.
+    The map is shaped so one row group (3 wpus rows) covers it where it can."""
+    npix = h * w
+    wd = -(-cin // (LANES * cfg.wpus))
+    hd = -(-cin // wd)
+    xt = np.zeros((npix, hd * wd), np.asarray(x).dtype)
+    xt[:, :cin] = np.asarray(x).reshape(cin, npix).T
+    layer = Layer((Phase.FP, 1, 1), npix, cout, hd, wd, cfg)
+    return layer, xt.reshape(npix, hd, wd), np.asarray(e).reshape(cout, npix)
+
+
+def wg1x1_result(y, cin):
+    """y' [cout, H', W'] of wg1x1_as_fp's layer -> dw [cout, cin]."""
+    return np.asarray(y).reshape(y.shape[0], -1)[:, :cin]
 
 
 def _groups(layer):

@@ -7,7 +7,8 @@ swapped), with no bank read twice in a cycle. There are 3K banks (K = clusters),
 3x3 weights W[o, c, u, v]: entry (o, cb, u, v) = W[o, cb P : cb P + P, u, v] lives in bank
 (o mod K, v) at address ((o div K) CB + cb) 3 + u (CB = input-channel blocks).
 1x1 weights W[o, c]: entry (o, cb) lives in bank (o mod K, (o div K + cb) mod 3) at address
-(o div K) CB + cb: consecutive output channels rotate through the second bank index.
+((o div K) CB + cb) div 3: consecutive output channels rotate through the second bank index,
+and each bank holds a third of the (o div K, cb) pairs, densely (CB is a multiple of 3).
 
 A read delivers one PE row's weights to every cluster, [K][P][3] codes (`cluster.weights_layout`
 per cluster):
@@ -47,7 +48,7 @@ def bank_of(o, cb, u, v, k1, blocks, cfg):
     """(bank, address) of entry (o, cb, u, v) of a layer with `blocks` input-channel blocks."""
     k = cfg.clusters
     if k1:
-        return 3 * (o % k) + (o // k + cb) % 3, (o // k) * blocks + cb
+        return 3 * (o % k) + (o // k + cb) % 3, ((o // k) * blocks + cb) // 3
     return 3 * (o % k) + v, ((o // k) * blocks + cb) * 3 + u
 
 
@@ -58,7 +59,8 @@ def image(w, cfg):
     p = cfg.pe_cols
     cout, cin = w.shape[:2]
     blocks = cin // p
-    entries = cout * blocks * (1 if w.ndim == 2 else 9) // (3 * cfg.clusters)
+    entries = max(bank_of(o, blocks - 1, 2, 2, w.ndim == 2, blocks, cfg)[1]
+                  for o in range(cout - cfg.clusters, cout)) + 1
     if entries > 1 << cfg.wbuf_bits:
         raise ValueError(f"{cout} x {cin} weights need {entries} entries per bank; the "
                          f"buffer has {1 << cfg.wbuf_bits}: split the layer into tiles")

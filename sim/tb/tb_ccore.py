@@ -83,8 +83,12 @@ async def run_layer(dut, layer, tiles, stalls, rnd, stats=None):
     return emitted
 
 
-def check(layer, emitted, want):
+def check(layer, emitted, want, reshape=None):
+    """The emitted sums placed into the output (reshape: how that output becomes the
+    layer's), against the exact `want` saturated as the MACs saturate."""
     vals, ovf = ccore.assemble(layer, emitted)
+    if reshape is not None:
+        vals, ovf = reshape(vals), reshape(ovf)
     crop = tuple(slice(0, n) for n in want.shape)
     vals, ovf = vals[crop], ovf[crop]
     sat, clamped = conv.saturate(want, layer.cfg.acc_bits)
@@ -110,12 +114,25 @@ async def layer(dut, spec, stalls):
     cfg = config()
     n = LAYERS.index(spec)
     rnd, rng = rngs(2 * n + (stalls == "random"))
-    lay = ccore.Layer(spec[0], *spec[1:], cfg)
     await start(dut)
-    x, w, e = layer_data(rng, lay)
-    await load(dut, lay, x, w, e, rnd if stalls == "random" else None)
-    emitted = await run_layer(dut, lay, ccore.tiles(lay), stalls, rnd)
-    check(lay, emitted, expected(lay, x, w, e))
+    load_rnd = rnd if stalls == "random" else None
+    if tuple(spec[0]) == (Phase.WG, 1, 1):
+        # 1x1 WG (FC WG) as 1x1 FP on transposed operands (sim.golden.ccore.wg1x1_as_fp).
+        cin, cout, h, w = spec[1:]
+        x, e = (rng.integers(0, 1 << cfg.pint.k, shape) for shape in ((cin, h, w),
+                                                                        (cout, h, w)))
+        lay, xt, et = ccore.wg1x1_as_fp(cin, cout, h, w, x, e, cfg)
+        await load(dut, lay, xt, et, None, load_rnd)
+        emitted = await run_layer(dut, lay, ccore.tiles(lay), stalls, rnd)
+        dec = lambda a: pint.decode(a, cfg.pint)
+        want = conv.conv_wg(dec(x)[None], dec(e)[None], 1, 1, 0)[:, :, 0, 0]
+        check(lay, emitted, want, lambda y: ccore.wg1x1_result(y, cin))
+    else:
+        lay = ccore.Layer(spec[0], *spec[1:], cfg)
+        x, w, e = layer_data(rng, lay)
+        await load(dut, lay, x, w, e, load_rnd)
+        emitted = await run_layer(dut, lay, ccore.tiles(lay), stalls, rnd)
+        check(lay, emitted, expected(lay, x, w, e))
     await ReadOnly()
     assert dut.conflicts.value.to_unsigned() == 0, "an input-buffer bank conflict"
     assert dut.error.value == 0
