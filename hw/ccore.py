@@ -1,5 +1,5 @@
 """C-Core top: tile descriptors (`sim.golden.ccore`) run from the buffers through the array
-into the partial-sum buffer; finished sums are read out on `o`.
+into the partial-sum buffer; a band's last tile streams its finished sums out on `o`.
 
 Per tile: (1) unless WG, three weight-buffer reads, each loaded into the array as it
 arrives (the bottom PE row's first); (2) one beat per cycle: group g, beat q reads one entry
@@ -7,9 +7,10 @@ per (WPU, PE row) slot from the input buffer (WG also one error entry per WPU), 
 FIFO carries how the entries become the beat (this entry's coordinate, or the previous
 entry's odd one beside this one's even one for stride-2 pairs, or zero); (3) each array
 transfer accumulates into the partial-sum buffer at its index in the tile, column 0 of every
-PE row (WG: one transfer, one beat per PE column); (4) with `emit`, the tile's sums leave on
-`o` in address order. A descriptor the buffers cannot serve raises `error` (sticky) and is
-dropped, never run.
+PE row (WG: one transfer, one beat per PE column), and with `emit` the new sums also leave on
+`o`, in address order. The next tile's weights load once the array has taken this tile's
+last beat, while its results drain. A descriptor the buffers cannot serve raises `error`
+(sticky) and is dropped, never run.
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed
@@ -122,10 +123,18 @@ class CCore(Configured, wiring.Component):
             t_in.mode.k1 & (cb_ % 3 != 0),              # the 1x1 layout's blocks come in 3s
         ]))
 
-        # ---- sequencer
-        total = Signal(range((1 << cfg.psum_bits) + 1))
-        done = Signal.like(total)                 # partial-sum beats accepted
-        rd_n = Signal.like(total)                 # read-outs issued
+        # ---- result side: what the tiles whose results are still coming want done with them
+        res_layout = data.StructLayout({"total": range((1 << cfg.psum_bits) + 1), "wg": 1,
+                                        "first": 1, "emit": 1})
+        m.submodules.results = results = fifo.SyncFIFOBuffered(width=res_layout.size, depth=4)
+        res = Signal(res_layout)
+        m.d.comb += res.eq(results.r_data)
+        done = Signal(range(1 << cfg.psum_bits))      # partial-sum beats of the head tile
+
+        # ---- issue side: weight loads, then the beats. The next tile may start once the
+        # array has taken this one's last beat (its weights are no longer read), while the
+        # results drain; a tile of another mode waits for them, since the WPUs' merging
+        # follows `mode` as results leave.
         w_req, w_got = Signal(range(R + 1)), Signal(range(R + 1))
         g = Signal.like(tile.groups)
         q = Signal(range((2 << cfg.ibuf_bits) + 3))
@@ -137,17 +146,24 @@ class CCore(Configured, wiring.Component):
                                                    Mux(is_bp, tile.w + 1, (tile.w + 3) >> 1))))
         beat_go = Signal()
         issue = Signal()                          # a beat's reads leave this cycle
+        end_taken = Signal()                      # the array took a tile's last beat
 
+        can_take = results.w_rdy & ((t_in.mode.as_value() == mode.as_value())
+                                    | (results.level == 0))
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.tile.ready.eq(1)
-                with m.If(self.tile.valid):
+                m.d.comb += self.tile.ready.eq(can_take)
+                with m.If(self.tile.valid & can_take):
                     with m.If(bad):
                         m.d.sync += self.error.eq(1)
                     with m.Else():
-                        m.d.sync += [tile.eq(t_in), total.eq(total_of(t_in)), done.eq(0),
-                                     rd_n.eq(0), w_req.eq(0), w_got.eq(0), g.eq(0), q.eq(0),
-                                     base.eq(t_in.row0)]
+                        m.d.sync += [tile.eq(t_in), w_req.eq(0), w_got.eq(0), g.eq(0),
+                                     q.eq(0), base.eq(t_in.row0)]
+                        entry = Signal(res_layout)
+                        m.d.comb += [entry.total.eq(total_of(t_in)),
+                                     entry.wg.eq(t_in.mode.phase == Phase.WG),
+                                     entry.first.eq(t_in.first), entry.emit.eq(t_in.emit),
+                                     results.w_data.eq(entry), results.w_en.eq(1)]
                         with m.If(t_in.mode.phase == Phase.WG):
                             m.next = "BEATS"
                         with m.Else():
@@ -172,27 +188,18 @@ class CCore(Configured, wiring.Component):
                     with m.If(q == nq - 1):
                         m.d.sync += [q.eq(0), g.eq(g + 1), base.eq(base + step)]
                         with m.If(g == tile.groups - 1):
-                            m.next = "DRAIN"
+                            m.next = "TAIL"
                     with m.Else():
                         m.d.sync += q.eq(q + 1)
-            with m.State("DRAIN"):
-                with m.If(done == total):
-                    with m.If(tile.emit):
-                        m.next = "EMIT"
-                    with m.Else():
-                        m.next = "IDLE"
-            with m.State("EMIT"):
-                m.d.comb += [psum.rd.valid.eq(1), psum.rd.payload.eq(rd_n)]
-                with m.If(psum.rd.ready):
-                    m.d.sync += rd_n.eq(rd_n + 1)
-                    with m.If(rd_n == total - 1):
-                        m.next = "IDLE"
+            with m.State("TAIL"):
+                with m.If(end_taken):
+                    m.next = "IDLE"
         m.d.comb += [wbuf.o.ready.eq(1), array.w_load.eq(wbuf.o.valid),
                      array.w.eq(wbuf.o.payload)]
 
         # ---- beat issue: the reads of (g, q), and how their entries make the beat
         side_layout = data.StructLayout({"x0": range(4), "x1": 1, "epar": 1, "row": 1,
-                                         "first": 1, "last": 1})
+                                         "first": 1, "last": 1, "end": 1})
         X0_CUR0, X0_CUR1, X0_PREV1, X0_ZERO = range(4)
         m.submodules.side = side = fifo.SyncFIFOBuffered(width=side_layout.size, depth=4)
         m.d.comb += issue.eq(beat_go & ibuf.rd.ready & ebuf.rd.ready & side.w_rdy)
@@ -210,6 +217,7 @@ class CCore(Configured, wiring.Component):
             sd.x1.eq(pair), sd.epar.eq(q[0]), sd.row.eq(q == 0),
             sd.first.eq(is_wg & (g == 0) & (q == 0)),
             sd.last.eq(is_wg & (g == tile.groups - 1) & (q == nq - 1)),
+            sd.end.eq((g == tile.groups - 1) & (q == nq - 1)),
             side.w_data.eq(sd),
         ]
         rq = ibuf.rd.payload
@@ -248,7 +256,7 @@ class CCore(Configured, wiring.Component):
         all_valid = all_of([ibuf.o.valid, ebuf.o.valid, side.r_rdy])
         take = all_valid & array.i.ready
         m.d.comb += [array.i.valid.eq(all_valid), ibuf.o.ready.eq(take), ebuf.o.ready.eq(take),
-                     side.r_en.eq(take),
+                     side.r_en.eq(take), end_taken.eq(take & sd_o.end),
                      beat.row.eq(sd_o.row), beat.first.eq(sd_o.first), beat.last.eq(sd_o.last)]
         for w in range(W):
             for r in range(R):
@@ -274,28 +282,24 @@ class CCore(Configured, wiring.Component):
 
         # ---- results -> the partial-sum buffer, in transfer order (WG: column `done`)
         acc = psum.acc.payload
-        m.d.comb += [acc.first.eq(tile.first), acc.addr.eq(done)]
+        m.d.comb += [acc.first.eq(res.first), acc.emit.eq(res.emit), acc.addr.eq(done),
+                     psum.rd.valid.eq(0)]
         for k in range(K):
             for w in range(W):
                 for r in range(R):
                     cells = array.o.payload[k][w][r]
                     for l in range(LANES):
-                        src = cells[0].lanes[l]
-                        if P > 1:
-                            with m.If(is_wg):
-                                with m.Switch(done):
-                                    for c in range(P):
-                                        with m.Case(c):
-                                            m.d.comb += acc.lanes[((k * W + w) * R + r) * LANES
-                                                                  + l].eq(cells[c].lanes[l])
-                            with m.Else():
-                                m.d.comb += acc.lanes[((k * W + w) * R + r) * LANES
-                                                      + l].eq(src)
-                        else:
-                            m.d.comb += acc.lanes[((k * W + w) * R + r) * LANES + l].eq(src)
-        last_col = ~is_wg | (done == P - 1)
-        m.d.comb += [psum.acc.valid.eq(array.o.valid),
-                     array.o.ready.eq(psum.acc.ready & last_col)]
+                        dst = acc.lanes[((k * W + w) * R + r) * LANES + l]
+                        m.d.comb += dst.eq(cells[0].lanes[l])
+                        with m.If(res.wg):
+                            with m.Switch(done):
+                                for c in range(1, P):
+                                    with m.Case(c):
+                                        m.d.comb += dst.eq(cells[c].lanes[l])
+        last = done == res.total - 1
+        m.d.comb += [psum.acc.valid.eq(array.o.valid & results.r_rdy),
+                     array.o.ready.eq(psum.acc.ready & results.r_rdy & (~res.wg | last))]
         with m.If(psum.acc.valid & psum.acc.ready):
-            m.d.sync += done.eq(done + 1)
+            m.d.sync += done.eq(Mux(last, 0, done + 1))
+            m.d.comb += results.r_en.eq(last)
         return m

@@ -2,7 +2,8 @@
 
 A beat on `acc` carries `lanes` results (value saturated to acc_bits, ovf = it was clamped)
 for one address: with `first` each lane's sum restarts at the value, otherwise the value is
-added to what the address holds. Sums are exact in mac_bits (as in the MAC), with a sticky
+added to what the address holds; with `emit` the new sums also leave on `o` (the last
+input-channel tile streams its results out as it computes them, with no read-out pass). Sums are exact in mac_bits (as in the MAC), with a sticky
 flag for a clamped input; `rd` reads an address back through `o` as value saturated to
 acc_bits and ovf = (a clamped input, or the sum does not fit). Bit-exact with
 `sim.golden.psum_buffer`. The read-modify-write forwards the sum a beat just wrote, so
@@ -24,7 +25,7 @@ def psum_lane_layout(cfg):
 
 
 def psum_acc_layout(cfg, lanes):
-    return data.StructLayout({"first": 1, "addr": cfg.psum_bits,
+    return data.StructLayout({"first": 1, "emit": 1, "addr": cfg.psum_bits,
                               "lanes": data.ArrayLayout(psum_lane_layout(cfg), lanes)})
 
 
@@ -93,12 +94,15 @@ class PsumBuffer(Configured, wiring.Component):
             ]
             with m.If(adv & s1_valid):
                 m.d.sync += last.eq(new)
-            value, over = saturate(m, old.sum, cfg.acc_bits)
+            # Out: a read's sum, or an emitting accumulation's new one.
+            shown = Signal(word, name=f"shown{lane}")
+            m.d.comb += shown.eq(Mux(s1_valid, new, old))
+            value, over = saturate(m, shown.sum, cfg.acc_bits)
             with m.If(adv):
                 m.d.sync += [self.o.payload[lane].value.eq(value),
-                             self.o.payload[lane].ovf.eq(old.ovf | over)]
+                             self.o.payload[lane].ovf.eq(shown.ovf | over)]
         with m.If(adv):
-            m.d.sync += self.o.valid.eq(rd_s1)
+            m.d.sync += self.o.valid.eq(rd_s1 | (s1_valid & s1.emit))
             with m.If(s1_valid):
                 m.d.sync += [last_addr.eq(s1.addr), last_valid.eq(1)]
         return m

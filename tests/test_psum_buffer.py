@@ -23,7 +23,7 @@ def test_model_saturates_and_flags():
     assert m.read(3) == [(top, 1), (0, 1)]          # clamped on read-out; sticky input flag
     m.accumulate(0, 3, [(-top, 0), (0, 0)])
     assert m.read(3) == [(top, 0), (0, 1)]          # exact sum back in range: not clamped
-    m.accumulate(1, 3, [(1, 0), (2, 0)])
+    assert m.accumulate(1, 3, [(1, 0), (2, 0)], emit=True) == [(1, 0), (2, 0)]
     assert m.read(3) == [(1, 0), (2, 0)]            # `first` restarts sum and flag
     with pytest.raises(ValueError, match="beyond"):
         m.accumulate(1, 1 << cfg.psum_bits, [(0, 0), (0, 0)])

@@ -11,8 +11,9 @@ class PsumModel:
         self.lanes, self.cfg = lanes, cfg
         self.mem = {}
 
-    def accumulate(self, first, addr, values):
-        """values: [(value, ovf)] per lane; `first` restarts the sums."""
+    def accumulate(self, first, addr, values, emit=False):
+        """values: [(value, ovf)] per lane; `first` restarts the sums. With `emit`, returns
+        the new sums as `read` gives them."""
         if len(values) != self.lanes:
             raise ValueError(f"{self.lanes} lanes, not {len(values)}")
         if not 0 <= addr < 1 << self.cfg.psum_bits:
@@ -26,6 +27,7 @@ class PsumModel:
                 raise OverflowError("a partial sum left the mac_bits register: too many tiles")
             new.append((total, int(f or (o and not first))))
         self.mem[addr] = new
+        return self.read(addr) if emit else None
 
     def read(self, addr):
         """[(value saturated to acc_bits, ovf)] per lane."""

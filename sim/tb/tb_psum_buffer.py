@@ -32,13 +32,16 @@ async def accumulate_and_read(dut, stalls):
         vals = [(int(rng.integers(-top, top)) if big else int(rng.integers(-1000, 1000)),
                  int(rng.random() < 0.05)) for _ in range(lanes)]
         first = int(rng.random() < 0.3 or addr not in model.mem)
+        emit = int(rng.random() < 0.2)
         model.accumulate(first, addr, vals)
-        script.append(("acc", addr, first, vals))
+        script.append(("acc", addr, first, vals, emit))
     # Expected read results, in order, from a second model run.
     model, want = PsumModel(lanes, cfg), []
     for op in script:
         if op[0] == "acc":
-            model.accumulate(op[2], op[1], op[3])
+            out = model.accumulate(op[2], op[1], op[3], op[4])
+            if op[4]:
+                want.append(out)
         else:
             want.append(model.read(op[1]))
 
@@ -56,7 +59,7 @@ async def accumulate_and_read(dut, stalls):
             if op[0] == "acc":
                 dut.acc__valid.value = 1
                 dut.acc__payload.value = pack(acc_layout, {
-                    "first": op[2], "addr": op[1],
+                    "first": op[2], "emit": op[4], "addr": op[1],
                     "lanes": [{"value": v, "ovf": f} for v, f in op[3]]})
             else:
                 dut.rd__valid.value = 1
