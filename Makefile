@@ -35,9 +35,11 @@ resources: $(VENV)/.installed
 	@command -v yosys >/dev/null || { apt-get update -q && apt-get install -y -q yosys; }
 	$(PY) -m sim.resources --preset $(PRESET) --out docs/resources.md
 
-## bench: C-Core and A-Core cycles per workload (RTL), into docs/bench_ccore.md, bench_acore.md
+## bench: C-Core and A-Core cycles per workload (RTL), into docs/bench_ccore.md, bench_tiles.md,
+## bench_acore.md
 bench: $(VENV)/.installed
 	$(PY) -m sim.bench --out docs/bench_ccore.md
+	$(PY) -m sim.bench_tiles --out docs/bench_tiles.md
 	$(PY) -m sim.bench_acore --out docs/bench_acore.md
 
 ## train: the digits CNN in float32, INT8 and PINT8 (golden model), into docs/train_digits.*
