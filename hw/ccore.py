@@ -7,7 +7,7 @@ per (WPU, PE row) slot from the input buffer (WG also one error entry per WPU), 
 FIFO carries how the entries become the beat (this entry's coordinate, or the previous
 entry's odd one beside this one's even one for stride-2 pairs, or zero); (3) each array
 transfer accumulates into the partial-sum buffer at its index in the tile, column 0 of every
-PE row (WG: one transfer, one beat per PE column), and with `emit` the new sums also leave on
+PE row (WG: one transfer, its WPUs' partial sums added per PE column), and with `emit` the new sums also leave on
 `o`, in address order. The next tile's weights load once the array has taken this tile's
 last beat, while its results drain. A descriptor the buffers cannot serve raises `error`
 (sticky) and is dropped, never run.
@@ -96,8 +96,10 @@ class CCore(Configured, wiring.Component):
         def row_transfers(md, w):
             return Mux(md.k1 | ~md.stride2, w, Mux(md.phase == Phase.BP, w + 1, (w + 1) >> 1))
 
-        total_of = lambda t: Mux(t.mode.phase == Phase.WG, P,
-                                 t.groups * row_transfers(t.mode, t.w))
+        # Partial-sum addresses a tile uses, and the beats it writes (WG: W per address).
+        addresses_of = lambda t: Mux(t.mode.phase == Phase.WG, P,
+                                     t.groups * row_transfers(t.mode, t.w))
+        total_of = lambda t: Mux(t.mode.phase == Phase.WG, P * W, addresses_of(t))
         wd = 1 << cfg.wbuf_bits
         g_, b_, cb_ = t_in.wgroup, t_in.wblk, t_in.wblocks
         # The largest address the weight read makes (WeightBuffer's formulas, u = 2, lane 2).
@@ -115,7 +117,7 @@ class CCore(Configured, wiring.Component):
             t_in.mode.k1 & (t_in.mode.phase == Phase.WG),             # not supported yet
             (t_in.h == 0) | (t_in.w == 0) | (t_in.groups == 0) | (t_in.blocks == 0),
             t_in.cb >= t_in.blocks, ~fits(t_in.h, t_in.w, t_in.blocks),
-            total_of(t_in) > (1 << cfg.psum_bits),
+            addresses_of(t_in) > (1 << cfg.psum_bits),
             (t_in.mode.phase == Phase.WG) & ((t_in.eh == 0) | (t_in.ew == 0)
                                              | (t_in.eb >= t_in.eblocks)
                                              | ~fits(t_in.eh, t_in.ew, t_in.eblocks)),
@@ -280,26 +282,40 @@ class CCore(Configured, wiring.Component):
                     for c in range(P):
                         m.d.comb += beat.e[k][w][r][c][0].eq(ev)
 
-        # ---- results -> the partial-sum buffer, in transfer order (WG: column `done`)
+        # ---- results -> the partial-sum buffer, in transfer order. WG: the one transfer as
+        # W x P beats, WPU by WPU, column c of every WPU adding into address c (lanes of WPU 0),
+        # so the WPUs' partial sums of one dw entry meet there.
         acc = psum.acc.payload
-        m.d.comb += [acc.first.eq(res.first), acc.emit.eq(res.emit), acc.addr.eq(done),
-                     psum.rd.valid.eq(0)]
+        wg_c, wg_w = Signal(range(P)), Signal(range(W))
+        m.d.comb += [acc.first.eq(res.first & (~res.wg | (wg_w == 0))),
+                     acc.emit.eq(res.emit & (~res.wg | (wg_w == W - 1))),
+                     acc.addr.eq(Mux(res.wg, wg_c, done)), psum.rd.valid.eq(0)]
+        lane_of = lambda k, w, r, l: ((k * W + w) * R + r) * LANES + l
         for k in range(K):
-            for w in range(W):
-                for r in range(R):
-                    cells = array.o.payload[k][w][r]
-                    for l in range(LANES):
-                        dst = acc.lanes[((k * W + w) * R + r) * LANES + l]
-                        m.d.comb += dst.eq(cells[0].lanes[l])
-                        with m.If(res.wg):
-                            with m.Switch(done):
-                                for c in range(1, P):
-                                    with m.Case(c):
-                                        m.d.comb += dst.eq(cells[c].lanes[l])
+            for r in range(R):
+                for l in range(LANES):
+                    for w in range(W):
+                        dst = acc.lanes[lane_of(k, w, r, l)]
+                        with m.If(~res.wg):
+                            m.d.comb += dst.eq(array.o.payload[k][w][r][0].lanes[l])
+                    with m.If(res.wg):
+                        dst = acc.lanes[lane_of(k, 0, r, l)]
+                        with m.Switch(wg_w):
+                            for w in range(W):
+                                with m.Case(w):
+                                    with m.Switch(wg_c):
+                                        for c in range(P):
+                                            with m.Case(c):
+                                                m.d.comb += dst.eq(
+                                                    array.o.payload[k][w][r][c].lanes[l])
         last = done == res.total - 1
         m.d.comb += [psum.acc.valid.eq(array.o.valid & results.r_rdy),
                      array.o.ready.eq(psum.acc.ready & results.r_rdy & (~res.wg | last))]
         with m.If(psum.acc.valid & psum.acc.ready):
             m.d.sync += done.eq(Mux(last, 0, done + 1))
             m.d.comb += results.r_en.eq(last)
+            with m.If(res.wg):
+                m.d.sync += wg_c.eq(Mux(wg_c == P - 1, 0, wg_c + 1))
+                with m.If(wg_c == P - 1):
+                    m.d.sync += wg_w.eq(Mux(wg_w == W - 1, 0, wg_w + 1))
         return m

@@ -34,7 +34,7 @@ def _layer(spec, cfg):
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
 def test_outputs_covered_once_and_reads_conflict_free(cfg):
     """Every output of a layer lands at exactly one (address, lane) of one emitting tile
-    (WG: once per WPU), and no beat of any tile wants one input-buffer bank twice."""
+   , and no beat of any tile wants one input-buffer bank twice."""
     shapes = [(3, 3, 7, 6), (9, 10, 13, 17), (3, 4, 1, 1), (2, 2, 28, 28)]
     ran = 0
     for mode in MODES:

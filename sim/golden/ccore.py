@@ -8,9 +8,10 @@ output row row0 + g step + w (1x1: PE row r of WPU w takes map row row0 + g step
 Each beat reads one entry per (WPU, PE row) slot from the input buffer (`slot_row`, column
 pair `beat_cols`); the array's results go to the partial-sum buffer in transfer order:
 address t holds the tile's t-th array transfer, lane L = ((k wpus + w) pe_rows + r) 3 + l
-being lane l of PE row r, column 0, of WPU w of cluster k. A WG tile makes one transfer,
-spread over addresses c = 0 .. P-1 (PE column c). Tiles of one band accumulate (`first` on
-the first one); `emit` reads the band's sums out in address order.
+being lane l of PE row r, column 0, of WPU w of cluster k. A WG tile makes one transfer; its
+column c, summed over the WPUs, goes to address c in WPU 0's lanes. Tiles of one band
+accumulate (`first` on the first one); on the last (`emit`) the sums leave as they are
+written, in address order.
 """
 
 import numpy as np
@@ -219,7 +220,8 @@ def _mode(tile):
 
 def places(layer, tile):
     """{(address, lane): index in the output tensor (padded channels)} for an emitting tile.
-    WG: the wpus WPUs' partial sums of one dw entry land on the same index (to be added)."""
+    WG: address c holds column c's dw entries, the WPUs' partial sums added, in WPU 0's
+    lanes."""
     cfg, (ph, s, k) = layer.cfg, layer.mode
     K, P, W = cfg.clusters, cfg.pe_cols, cfg.wpus
     st = step(layer.mode, cfg)
@@ -228,10 +230,9 @@ def places(layer, tile):
         og, cb = tile["eb"], tile["cb"]
         for c in range(P):
             for kk in range(K):
-                for w in range(W):
-                    for r in range(cfg.pe_rows):
-                        for l in range(LANES):
-                            out[(c, lane(cfg, kk, w, r, l))] = (og * K + kk, cb * P + c, r, l)
+                for r in range(cfg.pe_rows):
+                    for l in range(LANES):
+                        out[(c, lane(cfg, kk, 0, r, l))] = (og * K + kk, cb * P + c, r, l)
         return out
     per_row = row_transfers(layer.mode, tile["w"])
     g_of = tile["wgroup"]
@@ -268,22 +269,20 @@ def places(layer, tile):
 
 def assemble(layer, emitted):
     """emitted: [(tile, [[(value, ovf)] per lane] per address)] -> (values, ovf) tensors in
-    the output's shape (padded channels). Checks every output is produced exactly once (WG:
-    once per WPU, the partial sums added here)."""
+    the output's shape (padded channels). Checks every output is produced exactly once."""
     vals = np.zeros(layer.out_shape, np.int64)
     ovf = np.zeros(layer.out_shape, bool)
     hits = np.zeros(layer.out_shape, np.int64)
     for tile, rows in emitted:
         for (t, l), idx in places(layer, tile).items():
             v, o = rows[t][l]
-            vals[idx] += v
-            ovf[idx] |= bool(o)
+            vals[idx] = v
+            ovf[idx] = bool(o)
             hits[idx] += 1
-    want = layer.cfg.wpus if layer.mode.phase == Phase.WG else 1
-    if not (hits == want).all():
-        bad = np.argwhere(hits != want)[0]
+    if not (hits == 1).all():
+        bad = np.argwhere(hits != 1)[0]
         raise AssertionError(f"output {bad.tolist()} produced {hits[tuple(bad)]} times, "
-                             f"not {want}")
+                             f"not once")
     return vals, ovf
 
 
