@@ -28,12 +28,14 @@ def array_result_layout(cfg):
 
 
 class CCoreArray(Configured, wiring.Component):
-    """cfg.clusters clusters in step. `w[k]` loads into cluster k on `w_load`."""
+    """cfg.clusters clusters in step. `w[k]` loads into cluster k on `w_load` (a shadow copy
+    until `w_swap`)."""
 
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
             "w": In(data.ArrayLayout(weights_layout(cfg), cfg.clusters)), "w_load": In(1),
+            "w_swap": In(1),
             "i": In(stream.Signature(array_beat_layout(cfg))),
             "o": Out(stream.Signature(array_result_layout(cfg))),
         })
@@ -48,7 +50,7 @@ class CCoreArray(Configured, wiring.Component):
             m.submodules[f"cluster{k}"] = c
             beat = self.i.payload
             m.d.comb += [
-                c.mode.eq(self.mode), c.w.eq(self.w[k]), c.w_load.eq(self.w_load),
+                c.mode.eq(self.mode), c.w.eq(self.w[k]), c.w_load.eq(self.w_load), c.w_swap.eq(self.w_swap),
                 c.i.payload.x.eq(beat.x), c.i.payload.e.eq(beat.e[k]),
                 c.i.payload.row.eq(beat.row), c.i.payload.first.eq(beat.first),
                 c.i.payload.last.eq(beat.last),

@@ -8,8 +8,8 @@ FIFO carries how the entries become the beat (this entry's coordinate, or the pr
 entry's odd one beside this one's even one for stride-2 pairs, or zero); (3) each array
 transfer accumulates into the partial-sum buffer at its index in the tile, column 0 of every
 PE row (WG: one transfer, its WPUs' partial sums added per PE column), and with `emit` the new sums also leave on
-`o`, in address order. The next tile's weights load once the array has taken this tile's
-last beat, while its results drain. A descriptor the buffers cannot serve raises `error`
+`o`, in address order. The next tile's weights load into the PEs' shadow registers while
+this tile's beats run, and are swapped in between its last beat and the next tile's first. A descriptor the buffers cannot serve raises `error`
 (sticky) and is dropped, never run.
 """
 
@@ -133,10 +133,10 @@ class CCore(Configured, wiring.Component):
         m.d.comb += res.eq(results.r_data)
         done = Signal(range(1 << cfg.psum_bits))      # partial-sum beats of the head tile
 
-        # ---- issue side: weight loads, then the beats. The next tile may start once the
-        # array has taken this one's last beat (its weights are no longer read), while the
-        # results drain; a tile of another mode waits for them, since the WPUs' merging
-        # follows `mode` as results leave.
+        # ---- issue side: weight loads into the PEs' shadow registers, then the beats. The
+        # next tile starts as soon as this one's beats are issued: its weights load while
+        # these beats run, and are swapped in before its first beat. A tile of another mode
+        # waits for the results to drain, since the WPUs' merging follows `mode`.
         w_req, w_got = Signal(range(R + 1)), Signal(range(R + 1))
         g = Signal.like(tile.groups)
         q = Signal(range((2 << cfg.ibuf_bits) + 3))
@@ -148,7 +148,8 @@ class CCore(Configured, wiring.Component):
                                                    Mux(is_bp, tile.w + 1, (tile.w + 3) >> 1))))
         beat_go = Signal()
         issue = Signal()                          # a beat's reads leave this cycle
-        end_taken = Signal()                      # the array took a tile's last beat
+        shadow_full = Signal()                    # the next tile's weights wait in the PEs
+        w_swap = Signal()
 
         can_take = results.w_rdy & ((t_in.mode.as_value() == mode.as_value())
                                     | (results.level == 0))
@@ -172,7 +173,7 @@ class CCore(Configured, wiring.Component):
                             m.next = "WLOAD"
             with m.State("WLOAD"):
                 # Rows shift down the columns as they load: bottom kernel row first.
-                m.d.comb += [wbuf.rd.valid.eq(w_req < R),
+                m.d.comb += [wbuf.rd.valid.eq((w_req < R) & ~shadow_full),
                              wbuf.rd.payload.k1.eq(mode.k1), wbuf.rd.payload.bp.eq(is_bp),
                              wbuf.rd.payload.group.eq(tile.wgroup),
                              wbuf.rd.payload.blk.eq(tile.wblk),
@@ -183,6 +184,7 @@ class CCore(Configured, wiring.Component):
                 with m.If(wbuf.o.valid):
                     m.d.sync += w_got.eq(w_got + 1)
                     with m.If(w_got == R - 1):
+                        m.d.sync += shadow_full.eq(1)
                         m.next = "BEATS"
             with m.State("BEATS"):
                 m.d.comb += beat_go.eq(1)
@@ -190,18 +192,17 @@ class CCore(Configured, wiring.Component):
                     with m.If(q == nq - 1):
                         m.d.sync += [q.eq(0), g.eq(g + 1), base.eq(base + step)]
                         with m.If(g == tile.groups - 1):
-                            m.next = "TAIL"
+                            m.next = "IDLE"
                     with m.Else():
                         m.d.sync += q.eq(q + 1)
-            with m.State("TAIL"):
-                with m.If(end_taken):
-                    m.next = "IDLE"
         m.d.comb += [wbuf.o.ready.eq(1), array.w_load.eq(wbuf.o.valid),
-                     array.w.eq(wbuf.o.payload)]
+                     array.w.eq(wbuf.o.payload), array.w_swap.eq(w_swap)]
+        with m.If(w_swap):
+            m.d.sync += shadow_full.eq(0)
 
         # ---- beat issue: the reads of (g, q), and how their entries make the beat
         side_layout = data.StructLayout({"x0": range(4), "x1": 1, "epar": 1, "row": 1,
-                                         "first": 1, "last": 1, "end": 1})
+                                         "first": 1, "last": 1, "start": 1})
         X0_CUR0, X0_CUR1, X0_PREV1, X0_ZERO = range(4)
         m.submodules.side = side = fifo.SyncFIFOBuffered(width=side_layout.size, depth=4)
         m.d.comb += issue.eq(beat_go & ibuf.rd.ready & ebuf.rd.ready & side.w_rdy)
@@ -219,7 +220,7 @@ class CCore(Configured, wiring.Component):
             sd.x1.eq(pair), sd.epar.eq(q[0]), sd.row.eq(q == 0),
             sd.first.eq(is_wg & (g == 0) & (q == 0)),
             sd.last.eq(is_wg & (g == tile.groups - 1) & (q == nq - 1)),
-            sd.end.eq((g == tile.groups - 1) & (q == nq - 1)),
+            sd.start.eq(~is_wg & (g == 0) & (q == 0)),    # swap the weights in first
             side.w_data.eq(sd),
         ]
         rq = ibuf.rd.payload
@@ -255,10 +256,19 @@ class CCore(Configured, wiring.Component):
         beat = array.i.payload
         sd_o = Signal(side_layout)
         m.d.comb += sd_o.eq(side.r_data)
-        all_valid = all_of([ibuf.o.valid, ebuf.o.valid, side.r_rdy])
+        # A tile's first beat waits for its weights to be swapped in (one cycle, between the
+        # previous tile's last beat and it).
+        swapped = Signal()
+        need_swap = sd_o.start & ~swapped
+        m.d.comb += w_swap.eq(side.r_rdy & need_swap & shadow_full)
+        with m.If(w_swap):
+            m.d.sync += swapped.eq(1)
+        all_valid = all_of([ibuf.o.valid, ebuf.o.valid, side.r_rdy, ~need_swap])
         take = all_valid & array.i.ready
+        with m.If(take & sd_o.start):
+            m.d.sync += swapped.eq(0)
         m.d.comb += [array.i.valid.eq(all_valid), ibuf.o.ready.eq(take), ebuf.o.ready.eq(take),
-                     side.r_en.eq(take), end_taken.eq(take & sd_o.end),
+                     side.r_en.eq(take),
                      beat.row.eq(sd_o.row), beat.first.eq(sd_o.first), beat.last.eq(sd_o.last)]
         for w in range(W):
             for r in range(R):

@@ -38,7 +38,7 @@ class Cluster(Configured, wiring.Component):
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(weights_layout(cfg)), "w_load": In(1),
+            "w": In(weights_layout(cfg)), "w_load": In(1), "w_swap": In(1),
             "i": In(stream.Signature(cluster_beat_layout(cfg))),
             "o": Out(stream.Signature(cluster_result_layout(cfg))),
         })
@@ -52,7 +52,7 @@ class Cluster(Configured, wiring.Component):
             m.submodules[f"wpu{n}"] = u
             beat = self.i.payload
             m.d.comb += [
-                u.mode.eq(self.mode), u.w.eq(self.w), u.w_load.eq(self.w_load),
+                u.mode.eq(self.mode), u.w.eq(self.w), u.w_load.eq(self.w_load), u.w_swap.eq(self.w_swap),
                 u.i.payload.x.eq(beat.x[n]), u.i.payload.e.eq(beat.e[n]),
                 u.i.payload.row.eq(beat.row), u.i.payload.first.eq(beat.first),
                 u.i.payload.last.eq(beat.last),

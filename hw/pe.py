@@ -54,15 +54,18 @@ def _case(m, value, count):
 
 
 class Pe(Configured, wiring.Component):
-    """A row in as beats on `i`, results out on `o`; weights in `w` load on `w_load`.
+    """A row in as beats on `i`, results out on `o`.
 
-    `w_out` shows the loaded weights, for the next PE down a column.
+    Weights in `w` load on `w_load` into a shadow register, `w_out`, which also feeds the next
+    PE down a column; `w_swap` makes the shadow the weights the MACs use. So the next tile's
+    weights shift in while this tile runs, and change over between two beats.
     """
 
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
             "w": In(data.ArrayLayout(pint_layout(cfg.pint), LANES)), "w_load": In(1),
+            "w_swap": In(1),
             "w_out": Out(data.ArrayLayout(pint_layout(cfg.pint), LANES)),
             "i": In(stream.Signature(pe_beat_layout(cfg))),
             "o": Out(stream.Signature(pe_result_layout(cfg))),
@@ -77,7 +80,9 @@ class Pe(Configured, wiring.Component):
 
         with m.If(self.w_load):
             m.d.sync += self.w_out.eq(self.w)
-        w = self.w_out
+        w = Signal.like(self.w_out, name="w_active")
+        with m.If(self.w_swap):
+            m.d.sync += w.eq(self.w_out)
 
         # The input window: the previous beat's odd input and the last two errors. A row's
         # first beat sees zeros there.

@@ -54,7 +54,8 @@ class Wpu(Configured, wiring.Component):
     """Beats in on `i` (one per PE, shared flags), results out on `o`.
 
     `w` (three codes per column) enters the top row on `w_load`, each load pushing the
-    rows below down by one: load the bottom row's weights first.
+    rows below down by one: load the bottom row's weights first. They are a shadow copy until
+    `w_swap` (see `Pe`).
     """
 
     def __init__(self, cfg):
@@ -62,7 +63,7 @@ class Wpu(Configured, wiring.Component):
             "mode": In(pe_mode_layout()),
             "w": In(data.ArrayLayout(data.ArrayLayout(pint_layout(cfg.pint), LANES),
                                      cfg.pe_cols)),
-            "w_load": In(1),
+            "w_load": In(1), "w_swap": In(1),
             "i": In(stream.Signature(wpu_beat_layout(cfg))),
             "o": Out(stream.Signature(wpu_result_layout(cfg))),
         })
@@ -86,7 +87,7 @@ class Wpu(Configured, wiring.Component):
                 m.d.comb += [
                     pe.mode.eq(self.mode),
                     pe.w.eq(self.w[c] if r == 0 else pes[r - 1][c].w_out),
-                    pe.w_load.eq(self.w_load),
+                    pe.w_load.eq(self.w_load), pe.w_swap.eq(self.w_swap),
                     beat.x.eq(self.i.payload.x[r][c]), beat.e.eq(self.i.payload.e[r][c]),
                     beat.row.eq(self.i.payload.row), beat.first.eq(self.i.payload.first),
                     beat.last.eq(self.i.payload.last),

@@ -106,8 +106,9 @@ def _runner(build_args):
 def build(verilog_text, top, build_args=(), cxx_opt=None):
     """Build a Verilator model for cocotb unless an identical one exists; return its folder.
 
-    `cxx_opt` (e.g. "-O0") overrides the C++ optimization level: very large models compile
-    several times faster without it.
+    `cxx_opt` (e.g. "-O0") overrides the C++ optimization level of the model's evaluation
+    code; its construction code (Verilator's "Slow" files) is then built at -O0: very large
+    models have one huge constructor function that gcc takes many minutes to optimize.
     """
     binary = verilator_env()
     args = ["-Wno-fatal", str(WAIVERS), "-O2", *build_args]
@@ -125,7 +126,7 @@ def build(verilog_text, top, build_args=(), cxx_opt=None):
             saved = os.environ.get("MAKEFLAGS", "")
             if cxx_opt is not None:
                 os.environ["MAKEFLAGS"] = " ".join(
-                    [saved] + [f"{v}={cxx_opt}" for v in ("OPT_FAST", "OPT_SLOW", "OPT_GLOBAL")])
+                    [saved, f"OPT_FAST={cxx_opt}", f"OPT_GLOBAL={cxx_opt}", "OPT_SLOW=-O0"])
             try:
                 runner.build(sources=[src], hdl_toplevel=top, build_dir=build_dir,
                              build_args=args, log_file=build_dir / "build.log")

@@ -58,6 +58,16 @@ async def run_mode(dut, mode, idle, backpressure, salt):
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
         dut.w_load.value = 0
+        dut.w_swap.value = 1
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        dut.w_swap.value = 0
+        # Other weights shifting into the shadow must not reach the MACs before a swap.
+        dut.w.value = pack(beat_layout["e"].shape, [int(c) for c in rng.integers(0, 256, 3)])
+        dut.w_load.value = 1
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        dut.w_load.value = 0
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
                                [pack(beat_layout, b) for b in beats], len(want), idle,
                                backpressure, rnd)

@@ -78,8 +78,9 @@ def mode_word(mode):
 
 
 async def load_weights(dut, cfg, weights, port_value=None):
-    """Shift weights[r] (per PE row) into the columns, bottom row first. port_value(r) gives
-    what to drive on `w` for row r; by default weights[r] packed as one WPU's weights."""
+    """Shift weights[r] (per PE row) into the columns, bottom row first, then swap them in.
+    port_value(r) gives what to drive on `w` for row r; by default weights[r] packed as one
+    WPU's weights."""
     if port_value is None:
         layout = weights_layout(cfg)
         port_value = lambda r: pack(layout, weights[r])
@@ -90,6 +91,10 @@ async def load_weights(dut, cfg, weights, port_value=None):
         await RisingEdge(dut.clk)
     await FallingEdge(dut.clk)
     dut.w_load.value = 0
+    dut.w_swap.value = 1
+    await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.w_swap.value = 0
 
 
 @cocotb.test()
