@@ -114,7 +114,7 @@ class CCore(Configured, wiring.Component):
         m.d.comb += bad.eq(any_of([
             t_in.mode.as_value()[:2] == 3,                            # no such phase
             t_in.mode.k1 & t_in.mode.stride2,
-            t_in.mode.k1 & (t_in.mode.phase == Phase.WG),             # not supported yet
+            t_in.mode.k1 & (t_in.mode.phase == Phase.WG),   # runs as 1x1 FP, transposed
             (t_in.h == 0) | (t_in.w == 0) | (t_in.groups == 0) | (t_in.blocks == 0),
             t_in.cb >= t_in.blocks, ~fits(t_in.h, t_in.w, t_in.blocks),
             addresses_of(t_in) > (1 << cfg.psum_bits),
@@ -126,12 +126,13 @@ class CCore(Configured, wiring.Component):
         ]))
 
         # ---- result side: what the tiles whose results are still coming want done with them
-        res_layout = data.StructLayout({"total": range((1 << cfg.psum_bits) + 1), "wg": 1,
-                                        "first": 1, "emit": 1})
+        most = max(1 << cfg.psum_bits, P * W)
+        res_layout = data.StructLayout({"total": range(most + 1), "wg": 1, "first": 1,
+                                        "emit": 1})
         m.submodules.results = results = fifo.SyncFIFOBuffered(width=res_layout.size, depth=4)
         res = Signal(res_layout)
         m.d.comb += res.eq(results.r_data)
-        done = Signal(range(1 << cfg.psum_bits))      # partial-sum beats of the head tile
+        done = Signal(range(most))                    # partial-sum beats of the head tile
 
         # ---- issue side: weight loads into the PEs' shadow registers, then the beats. The
         # next tile starts as soon as this one's beats are issued: its weights load while

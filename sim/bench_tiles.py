@@ -28,17 +28,20 @@ FP, BP, WG = Phase.FP, Phase.BP, Phase.WG
 
 # (network, layer, mode, cin, cout, h, w): h x w is the tile's FP input map.
 TILES = [
-    ("ResNet18", "conv2_x 64->64 56x56, 18-row band", (FP, 1, 3), 64, 64, 18, 56),
-    ("ResNet18", "conv2_x 64->64 56x56, 18-row band", (BP, 1, 3), 64, 64, 18, 56),
-    ("ResNet18", "conv2_x 64->64 56x56, 18-row band", (WG, 1, 3), 64, 64, 18, 56),
-    ("ResNet18", "conv3_1 64->128 s2 56x56, 18-row band", (FP, 2, 3), 64, 128, 18, 56),
-    ("ResNet18", "conv3_1 64->128 s2 56x56, 18-row band", (BP, 2, 3), 64, 128, 18, 56),
-    ("ResNet18", "conv3_1 64->128 s2 56x56, 18-row band", (WG, 2, 3), 64, 128, 18, 56),
+    ("ResNet18", "conv2_x 64->64 56x56, 36-row band", (FP, 1, 3), 64, 64, 36, 56),
+    ("ResNet18", "conv2_x 64->64 56x56, 36-row band", (BP, 1, 3), 64, 64, 36, 56),
+    ("ResNet18", "conv2_x 64->64 56x56, 36-row band", (WG, 1, 3), 64, 64, 36, 56),
+    ("ResNet18", "conv3_1 64->128 s2 56x56, 36-row band", (FP, 2, 3), 64, 128, 36, 56),
+    ("ResNet18", "conv3_1 64->128 s2 56x56, whole", (BP, 2, 3), 64, 128, 56, 56),
+    ("ResNet18", "conv3_1 64->128 s2 56x56, 36-row band", (WG, 2, 3), 64, 128, 36, 56),
     ("ResNet18", "conv4_x 256->64 of 256, 14x14", (FP, 1, 3), 256, 64, 14, 14),
     ("ResNet18", "conv5_x 512->32 of 512, 7x7", (FP, 1, 3), 512, 32, 7, 7),
-    ("ResNet18", "downsample 1x1 128->48 of 256, 14x14", (FP, 1, 1), 128, 48, 14, 14),
-    ("ResNet18", "downsample 1x1 128->48 of 256, 14x14", (BP, 1, 1), 120, 48, 14, 14),
+    ("ResNet18", "downsample 1x1 128->48 of 256, 28x28 sampled to 14x14", (FP, 1, 1), 128,
+     48, 14, 14),
+    ("ResNet18", "downsample 1x1 128->48 of 256, 28x28 sampled to 14x14", (BP, 1, 1), 128,
+     48, 14, 14),
     ("CIFAR-ResNet20", "stage 1 16->16 32x32", (FP, 1, 3), 16, 16, 32, 32),
+    ("CIFAR-ResNet20", "stage 1 16->16 32x32", (BP, 1, 3), 16, 16, 32, 32),
     ("CIFAR-ResNet20", "stage 1 16->16 32x32", (WG, 1, 3), 16, 16, 32, 32),
     ("CIFAR-ResNet20", "stage 3 64->64 8x8", (FP, 1, 3), 64, 64, 8, 8),
     ("CIFAR-VGG16", "conv 128->128 16x16", (FP, 1, 3), 128, 128, 16, 16),
@@ -48,11 +51,10 @@ TILES = [
 
 
 def useful_macs(layer):
-    ph, s, k = layer.mode
-    taps = k * k
-    if ph == BP:
-        return layer.cout * layer.oh * layer.ow * taps * layer.cin
-    return layer.cout * layer.oh * layer.ow * taps * layer.cin
+    """FP and WG: every output (dw: every FP output's error) times its k x k x cin products;
+    BP: every error times its k x k taps into cin channels. The same count."""
+    k = layer.mode.k
+    return layer.cout * layer.oh * layer.ow * k * k * layer.cin
 
 
 def main(argv=None):
