@@ -134,10 +134,11 @@ class CCore(Configured, wiring.Component):
         m.d.comb += res.eq(results.r_data)
         done = Signal(range(most))                    # partial-sum beats of the head tile
 
-        # ---- issue side: weight loads into the PEs' shadow registers, then the beats. The
-        # next tile starts as soon as this one's beats are issued: its weights load while
-        # these beats run, and are swapped in before its first beat. A tile of another mode
-        # waits for the results to drain, since the WPUs' merging follows `mode`.
+        # ---- issue side: a tile's beats, and beside them its weight loads into the PEs'
+        # shadow registers (once the previous weights were swapped in). The next tile is
+        # taken as soon as this one's beats are issued and its weights loaded; its first beat
+        # waits at the array for the swap. A tile of another mode waits for the results to
+        # drain, since the WPUs' merging follows `mode`.
         w_req, w_got = Signal(range(R + 1)), Signal(range(R + 1))
         g = Signal.like(tile.groups)
         q = Signal(range((2 << cfg.ibuf_bits) + 3))
@@ -150,10 +151,11 @@ class CCore(Configured, wiring.Component):
         beat_go = Signal()
         issue = Signal()                          # a beat's reads leave this cycle
         shadow_full = Signal()                    # the next tile's weights wait in the PEs
+        w_pending = Signal()                      # the current tile's weights still to load
         w_swap = Signal()
 
-        can_take = results.w_rdy & ((t_in.mode.as_value() == mode.as_value())
-                                    | (results.level == 0))
+        can_take = results.w_rdy & ~w_pending & ((t_in.mode.as_value() == mode.as_value())
+                                                 | (results.level == 0))
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.tile.ready.eq(can_take)
@@ -168,24 +170,7 @@ class CCore(Configured, wiring.Component):
                                      entry.wg.eq(t_in.mode.phase == Phase.WG),
                                      entry.first.eq(t_in.first), entry.emit.eq(t_in.emit),
                                      results.w_data.eq(entry), results.w_en.eq(1)]
-                        with m.If(t_in.mode.phase == Phase.WG):
-                            m.next = "BEATS"
-                        with m.Else():
-                            m.next = "WLOAD"
-            with m.State("WLOAD"):
-                # Rows shift down the columns as they load: bottom kernel row first.
-                m.d.comb += [wbuf.rd.valid.eq((w_req < R) & ~shadow_full),
-                             wbuf.rd.payload.k1.eq(mode.k1), wbuf.rd.payload.bp.eq(is_bp),
-                             wbuf.rd.payload.group.eq(tile.wgroup),
-                             wbuf.rd.payload.blk.eq(tile.wblk),
-                             wbuf.rd.payload.blocks.eq(tile.wblocks),
-                             wbuf.rd.payload.u.eq(R - 1 - w_req)]
-                with m.If(wbuf.rd.valid & wbuf.rd.ready):
-                    m.d.sync += w_req.eq(w_req + 1)
-                with m.If(wbuf.o.valid):
-                    m.d.sync += w_got.eq(w_got + 1)
-                    with m.If(w_got == R - 1):
-                        m.d.sync += shadow_full.eq(1)
+                        m.d.sync += w_pending.eq(t_in.mode.phase != Phase.WG)
                         m.next = "BEATS"
             with m.State("BEATS"):
                 m.d.comb += beat_go.eq(1)
@@ -196,6 +181,18 @@ class CCore(Configured, wiring.Component):
                             m.next = "IDLE"
                     with m.Else():
                         m.d.sync += q.eq(q + 1)
+        # Weight loads: rows shift down the columns as they load, bottom kernel row first.
+        m.d.comb += [wbuf.rd.valid.eq(w_pending & (w_req < R) & ~shadow_full),
+                     wbuf.rd.payload.k1.eq(mode.k1), wbuf.rd.payload.bp.eq(is_bp),
+                     wbuf.rd.payload.group.eq(tile.wgroup), wbuf.rd.payload.blk.eq(tile.wblk),
+                     wbuf.rd.payload.blocks.eq(tile.wblocks),
+                     wbuf.rd.payload.u.eq(R - 1 - w_req)]
+        with m.If(wbuf.rd.valid & wbuf.rd.ready):
+            m.d.sync += w_req.eq(w_req + 1)
+        with m.If(wbuf.o.valid):
+            m.d.sync += w_got.eq(w_got + 1)
+            with m.If(w_got == R - 1):
+                m.d.sync += [shadow_full.eq(1), w_pending.eq(0)]
         m.d.comb += [wbuf.o.ready.eq(1), array.w_load.eq(wbuf.o.valid),
                      array.w.eq(wbuf.o.payload), array.w_swap.eq(w_swap)]
         with m.If(w_swap):
