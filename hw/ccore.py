@@ -1,16 +1,16 @@
 """C-Core top: tile descriptors (`sim.golden.ccore`) run from the buffers through the array
 into the partial-sum buffer; a band's last tile streams its finished sums out on `o`.
 
-Per tile: (1) unless WG, three weight-buffer reads, each loaded into the array as it
-arrives (the bottom PE row's first); (2) one beat per cycle: group g, beat q reads one entry
-per (WPU, PE row) slot from the input buffer (WG also one error entry per WPU), and a small
-FIFO carries how the entries become the beat (this entry's coordinate, or the previous
-entry's odd one beside this one's even one for stride-2 pairs, or zero); (3) each array
-transfer accumulates into the partial-sum buffer at its index in the tile, column 0 of every
-PE row (WG: one transfer, its WPUs' partial sums added per PE column), and with `emit` the new sums also leave on
-`o`, in address order. The next tile's weights load into the PEs' shadow registers while
-this tile's beats run, and are swapped in between its last beat and the next tile's first. A descriptor the buffers cannot serve raises `error`
-(sticky) and is dropped, never run.
+Per tile: (1) unless WG, three weight-buffer reads shift into the PEs' shadow weight
+registers (bottom PE row first), beside the beats, once the previous tile's weights have been
+swapped in; (2) one beat per cycle: group g, beat q reads one entry per (WPU, PE row) slot
+from the input buffer (WG also one error entry per WPU), and a small FIFO carries how the
+entries become the beat (this entry's coordinate, or the previous entry's odd one beside this
+one's even one for stride-2 pairs, or zero); the tile's first beat waits for its weights and
+swaps them in; (3) each array transfer accumulates into the partial-sum buffer at its index
+in the tile, column 0 of every PE row (WG: one transfer, its WPUs' partial sums added per PE
+column), and with `emit` the new sums also leave on `o`, in address order. A descriptor the
+buffers cannot serve raises `error` (sticky) and is dropped, never run.
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed
