@@ -136,7 +136,7 @@ class CCore(Configured, wiring.Component):
 
         # ---- issue side: a tile's beats, and beside them its weight loads into the PEs'
         # shadow registers (once the previous weights were swapped in). The next tile is
-        # taken as soon as this one's beats are issued and its weights loaded; its first beat
+        # taken with this one's last beat, once its weights are loaded; its first beat
         # waits at the array for the swap. A tile of another mode waits for the results to
         # drain, since the WPUs' merging follows `mode`.
         w_req, w_got = Signal(range(R + 1)), Signal(range(R + 1))
@@ -156,31 +156,29 @@ class CCore(Configured, wiring.Component):
 
         can_take = results.w_rdy & ~w_pending & ((t_in.mode.as_value() == mode.as_value())
                                                  | (results.level == 0))
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += self.tile.ready.eq(can_take)
-                with m.If(self.tile.valid & can_take):
-                    with m.If(bad):
-                        m.d.sync += self.error.eq(1)
-                    with m.Else():
-                        m.d.sync += [tile.eq(t_in), w_req.eq(0), w_got.eq(0), g.eq(0),
-                                     q.eq(0), base.eq(t_in.row0)]
-                        entry = Signal(res_layout)
-                        m.d.comb += [entry.total.eq(total_of(t_in)),
-                                     entry.wg.eq(t_in.mode.phase == Phase.WG),
-                                     entry.first.eq(t_in.first), entry.emit.eq(t_in.emit),
-                                     results.w_data.eq(entry), results.w_en.eq(1)]
-                        m.d.sync += w_pending.eq(t_in.mode.phase != Phase.WG)
-                        m.next = "BEATS"
-            with m.State("BEATS"):
-                m.d.comb += beat_go.eq(1)
-                with m.If(issue):
-                    with m.If(q == nq - 1):
-                        m.d.sync += [q.eq(0), g.eq(g + 1), base.eq(base + step)]
-                        with m.If(g == tile.groups - 1):
-                            m.next = "IDLE"
-                    with m.Else():
-                        m.d.sync += q.eq(q + 1)
+        busy = Signal()                           # a tile's beats are being issued
+        last_issue = issue & (q == nq - 1) & (g == tile.groups - 1)
+        m.d.comb += [beat_go.eq(busy), self.tile.ready.eq((~busy | last_issue) & can_take)]
+        with m.If(issue):
+            with m.If(q == nq - 1):
+                m.d.sync += [q.eq(0), g.eq(g + 1), base.eq(base + step)]
+                with m.If(g == tile.groups - 1):
+                    m.d.sync += busy.eq(0)
+            with m.Else():
+                m.d.sync += q.eq(q + 1)
+        # A new tile is taken in the cycle the last beat of this one issues, or later.
+        with m.If(self.tile.valid & self.tile.ready):
+            with m.If(bad):
+                m.d.sync += self.error.eq(1)
+            with m.Else():
+                m.d.sync += [tile.eq(t_in), w_req.eq(0), w_got.eq(0), g.eq(0), q.eq(0),
+                             base.eq(t_in.row0), busy.eq(1),
+                             w_pending.eq(t_in.mode.phase != Phase.WG)]
+                entry = Signal(res_layout)
+                m.d.comb += [entry.total.eq(total_of(t_in)),
+                             entry.wg.eq(t_in.mode.phase == Phase.WG),
+                             entry.first.eq(t_in.first), entry.emit.eq(t_in.emit),
+                             results.w_data.eq(entry), results.w_en.eq(1)]
         # Weight loads: rows shift down the columns as they load, bottom kernel row first.
         m.d.comb += [wbuf.rd.valid.eq(w_pending & (w_req < R) & ~shadow_full),
                      wbuf.rd.payload.k1.eq(mode.k1), wbuf.rd.payload.bp.eq(is_bp),
