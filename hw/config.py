@@ -131,6 +131,7 @@ class EtaConfig:
     round_bits: int = 16        # random bits drawn per stochastic rounding
     wbuf_bits: int = 10         # weight buffer: 3 x clusters banks of 2^10 entries
     psum_bits: int = 9          # partial-sum buffer: 2^9 sums per lane bank
+    psum_sum_bits: int = 35     # a partial sum, saturating: with its flag, one 512 x 36 RAMB18
     ibuf_bits: int = 10         # input buffer: 3 x wpus banks of 2^10 entries
     apus: int = 8               # A-Core: APUs, one output channel each
     apu_buffer_bits: int = 12   # an APU's channel buffer: 2^12 elements (a 64x64 map)
@@ -156,6 +157,8 @@ class EtaConfig:
         # The accumulator must hold at least one full product, and stay a DSP48-friendly size.
         _check_int("EtaConfig", "acc_bits", self.acc_bits, self.pint.product_bits, 48)
         _check_int("EtaConfig", "mac_bits", self.mac_bits, self.acc_bits, 48)
+        _check_int("EtaConfig", "psum_sum_bits", self.psum_sum_bits, self.acc_bits,
+                   self.mac_bits)
         _check_int("EtaConfig", "shift_bits", self.shift_bits, 1, 6)
         if (1 << self.shift_bits) - 1 < self.acc_bits - (self.pint.t_bits - 1):
             raise ValueError(

@@ -3,9 +3,11 @@
 A beat on `acc` carries `lanes` results (value saturated to acc_bits, ovf = it was clamped)
 for one address: with `first` each lane's sum restarts at the value, otherwise the value is
 added to what the address holds; with `emit` the new sums also leave on `o` (the last
-input-channel tile streams its results out as it computes them, with no read-out pass). Sums are exact in mac_bits (as in the MAC), with a sticky
-flag for a clamped input; `rd` reads an address back through `o` as value saturated to
-acc_bits and ovf = (a clamped input, or the sum does not fit). Bit-exact with
+input-channel tile streams its results out as it computes them, with no read-out pass).
+Sums saturate at psum_sum_bits (35: exact for any 8 tiles of 32-bit results, and a 36-bit
+word with the flag fills a RAMB18), with a sticky flag for a clamped input or sum; `rd` reads
+an address back through `o` as value saturated to acc_bits and ovf = (flagged, or the sum
+does not fit): a result is exact or flagged. Bit-exact with
 `sim.golden.psum_buffer`. The read-modify-write forwards the sum a beat just wrote, so
 beats may hit the same address back to back.
 """
@@ -56,7 +58,7 @@ class PsumBuffer(Configured, wiring.Component):
         m = Module()
         cfg = self._cfg
         depth = 1 << cfg.psum_bits
-        word = data.StructLayout({"sum": signed(cfg.mac_bits), "ovf": 1})
+        word = data.StructLayout({"sum": signed(cfg.psum_sum_bits), "ovf": 1})
 
         # Accumulate: stage 1 reads the old sums; stage 2 adds and writes back. Reads on
         # `rd` go to the same read port when no accumulation is being accepted.
@@ -87,9 +89,10 @@ class PsumBuffer(Configured, wiring.Component):
             m.d.comb += old.eq(Mux(last_valid & (last_addr == s1.addr), last, rp.data))
             x = s1.lanes[lane]
             new = Signal(word, name=f"new{lane}")
+            total, clamped = saturate(m, old.sum + x.value, cfg.psum_sum_bits)
             m.d.comb += [
-                new.sum.eq(Mux(s1.first, x.value, old.sum + x.value)),
-                new.ovf.eq(x.ovf | (~s1.first & old.ovf)),
+                new.sum.eq(Mux(s1.first, x.value, total)),
+                new.ovf.eq(x.ovf | (~s1.first & (old.ovf | clamped))),
                 wp.addr.eq(s1.addr), wp.data.eq(new), wp.en.eq(adv & s1_valid),
             ]
             with m.If(adv & s1_valid):

@@ -40,7 +40,7 @@ def budget(cfg):
     nb = cfg.pe_rows * cfg.wpus
     wbuf = (3 * cfg.clusters, 1 << cfg.wbuf_bits, cfg.pe_cols * code)
     ibuf = (nb, 1 << cfg.ibuf_bits, 2 * cfg.pe_cols * code)
-    psum = (ccore_lanes(cfg), 1 << cfg.psum_bits, cfg.mac_bits + 1)
+    psum = (ccore_lanes(cfg), 1 << cfg.psum_bits, cfg.psum_sum_bits + 1)
     # An APU's channel buffer: two banks of (element, coefficient, flag), hw/apu.py.
     apu = (2 * cfg.apus, 1 << cfg.apu_buffer_bits, cfg.acore.word_bits + cfg.acore.coef_bits
            + 1)

@@ -17,7 +17,7 @@ def test_blocks_per_memory(depth, width, want):
 
 
 def test_vc709_banks():
-    """24 weight banks of 1K x 64 bits (two RAMB36 each); 216 partial-sum lanes of 512 x 49
-    bits (one each)."""
+    """24 weight banks of 1K x 64 bits (two RAMB36 each); 216 partial-sum lanes of 512 x 36
+    bits (one RAMB18 each)."""
     rows = dict((name, n) for name, _, n in budget(vc709()))
-    assert rows["weight buffer"] == 24 * 2 and rows["partial-sum buffer"] == 216
+    assert rows["weight buffer"] == 24 * 2 and rows["partial-sum buffer"] == 108

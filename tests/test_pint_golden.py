@@ -130,6 +130,8 @@ def test_config_errors_name_the_field():
         EtaConfig(clusters=0)
     with pytest.raises(ValueError, match=r"EtaConfig.acc_bits must be in \[26, 48\], not 16"):
         EtaConfig(acc_bits=16)
+    with pytest.raises(ValueError, match=r"EtaConfig.psum_sum_bits must be in \[32, 48\]"):
+        EtaConfig(psum_sum_bits=31)
     with pytest.raises(TypeError, match=r"EtaConfig.pe_cols must be an int, not '8'"):
         EtaConfig(pe_cols="8")
     assert EtaConfig.from_json(small().to_json()) == small()

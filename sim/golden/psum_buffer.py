@@ -1,5 +1,6 @@
-"""The partial-sum buffer: per address and lane, an exact sum of the tiles' results and a
-sticky flag for a clamped one; read out saturated to acc_bits (ovf: clamped anywhere)."""
+"""The partial-sum buffer: per address and lane, the tiles' results summed, saturating at
+psum_sum_bits, and a sticky flag for a clamped input or sum; read out saturated to acc_bits
+(ovf: clamped anywhere). A result is exact or flagged."""
 
 from hw.config import EtaConfig
 
@@ -19,13 +20,14 @@ class PsumModel:
         if not 0 <= addr < 1 << self.cfg.psum_bits:
             raise ValueError(f"address {addr} beyond the {1 << self.cfg.psum_bits} sums")
         old = self.mem.get(addr, [(0, 0)] * self.lanes)
-        top = 1 << (self.cfg.mac_bits - 1)
+        top = 1 << (self.cfg.psum_sum_bits - 1)
         new = []
         for (s, o), (v, f) in zip(old, values):
-            total = v if first else s + v
-            if not -top <= total < top:
-                raise OverflowError("a partial sum left the mac_bits register: too many tiles")
-            new.append((total, int(f or (o and not first))))
+            if first:
+                new.append((v, int(f)))
+                continue
+            total = min(max(s + v, -top), top - 1)
+            new.append((total, int(f or o or total != s + v)))
         self.mem[addr] = new
         return self.read(addr) if emit else None
 
