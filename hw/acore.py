@@ -76,8 +76,7 @@ class ACore(Configured, wiring.Component):
                 a.i.payload.eq(self.i.payload[k])]
         gather(m, [a.r for a in apus], self.r)
         m.d.comb += [self.r.payload[k].eq(a.r.payload) for k, a in enumerate(apus)]
-        m.d.comb += [self.busy.eq(any_of(a.busy for a in apus)),
-                     self.error.eq(any_of(a.error for a in apus))]
+        m.d.comb += self.error.eq(any_of(a.error for a in apus))
 
         # APU results -> per lane: converter 0, converter 1 and a raw register, in step.
         joined = stream.Signature(data.ArrayLayout(apu_out_layout(cfg), cfg.apus)).create()
@@ -111,6 +110,10 @@ class ACore(Configured, wiring.Component):
             ]
         gather(m, [c.o for c in convs] + [raw], self.o)
         m.d.comb += self.o.payload.raw.eq(raw.payload)
+        # Busy until the last result has left: an APU may be done while its last words
+        # still wait in the converters (the raw register is in step with them) under
+        # backpressure on `o`.
+        m.d.comb += self.busy.eq(any_of([a.busy for a in apus] + [joined.valid, raw.valid]))
 
         shift = convs[0].next_shift
         for c in convs[2::2]:
