@@ -54,16 +54,23 @@ def ccore_tile_layout(cfg):
 
 class CCore(Configured, wiring.Component):
     def __init__(self, cfg):
-        super().__init__(cfg, lambda cfg: {
-            "wr_x": In(stream.Signature(ibuf_write_layout(cfg))),
-            "wr_e": In(stream.Signature(ibuf_write_layout(cfg))),
-            "wr_w": In(stream.Signature(wbuf_write_layout(cfg))),
-            "tile": In(stream.Signature(ccore_tile_layout(cfg))),
-            "o": Out(stream.Signature(data.ArrayLayout(psum_lane_layout(cfg),
-                                                       ccore_lanes(cfg)))),
-            "error": Out(1),
-            "conflicts": Out(32),
-        })
+        def members(cfg):
+            # The weight network's transposed read and the WG error routing (element k of an
+            # error entry to cluster k) both give one entry's P channels to the P clusters.
+            if cfg.clusters != cfg.pe_cols:
+                raise ValueError(f"the C-Core needs clusters == pe_cols, not {cfg.clusters} "
+                                 f"and {cfg.pe_cols}")
+            return {
+                "wr_x": In(stream.Signature(ibuf_write_layout(cfg))),
+                "wr_e": In(stream.Signature(ibuf_write_layout(cfg))),
+                "wr_w": In(stream.Signature(wbuf_write_layout(cfg))),
+                "tile": In(stream.Signature(ccore_tile_layout(cfg))),
+                "o": Out(stream.Signature(data.ArrayLayout(psum_lane_layout(cfg),
+                                                           ccore_lanes(cfg)))),
+                "error": Out(1),
+                "conflicts": Out(32),
+            }
+        super().__init__(cfg, members)
 
     def elaborate(self, platform):
         m = Module()
@@ -102,13 +109,14 @@ class CCore(Configured, wiring.Component):
         total_of = lambda t: Mux(t.mode.phase == Phase.WG, P * W, addresses_of(t))
         wd = 1 << cfg.wbuf_bits
         g_, b_, cb_ = t_in.wgroup, t_in.wblk, t_in.wblocks
-        # The largest address the weight read makes (WeightBuffer's formulas, u = 2, lane 2).
+        # The largest address the weight read makes (WeightBuffer's formulas: the last kernel
+        # row u = R - 1; 1x1, whose blocks come in LANES, the last lane).
         w_top = Mux(t_in.mode.k1,
-                    Mux(t_in.mode.phase == Phase.BP, b_ * (cb_ // 3) + g_,
-                        (3 * g_ + 2) * (cb_ // 3) + b_ // 3),
-                    Mux(t_in.mode.phase == Phase.BP, (b_ * cb_ + g_) * 3 + 2,
-                        (g_ * cb_ + b_) * 3 + 2))
-        w_inner = Mux(t_in.mode.k1 & (t_in.mode.phase == Phase.BP), 3 * g_ + 2,
+                    Mux(t_in.mode.phase == Phase.BP, b_ * (cb_ // LANES) + g_,
+                        (LANES * g_ + LANES - 1) * (cb_ // LANES) + b_ // LANES),
+                    Mux(t_in.mode.phase == Phase.BP, (b_ * cb_ + g_) * R + R - 1,
+                        (g_ * cb_ + b_) * R + R - 1))
+        w_inner = Mux(t_in.mode.k1 & (t_in.mode.phase == Phase.BP), LANES * g_ + LANES - 1,
                       Mux(t_in.mode.phase == Phase.BP, g_, b_))
         bad = Signal()
         m.d.comb += bad.eq(any_of([
@@ -122,7 +130,7 @@ class CCore(Configured, wiring.Component):
                                              | (t_in.eb >= t_in.eblocks)
                                              | ~fits(t_in.eh, t_in.ew, t_in.eblocks)),
             (t_in.mode.phase != Phase.WG) & ((w_inner >= cb_) | (w_top >= wd)),
-            t_in.mode.k1 & (cb_ % 3 != 0),              # the 1x1 layout's blocks come in 3s
+            t_in.mode.k1 & (cb_ % LANES != 0),          # the 1x1 layout's blocks come in 3s
         ]))
 
         # ---- result side: what the tiles whose results are still coming want done with them

@@ -9,15 +9,13 @@ the tile (each product of a weight, or an error, with an input once; never an in
 """
 
 import argparse
-import json
-import tempfile
 from pathlib import Path
 
 from hw.config import vc709
 from hw.wpu import Wpu
 from sim.golden import conv, pe
 from sim.golden.pe import Phase
-from sim.runner import run_cocotb
+from sim.runner import run_bench
 
 CLOCK_HZ = 200e6
 
@@ -56,12 +54,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = vc709()
     wpu_macs = cfg.pe_rows * cfg.pe_cols * cfg.macs_per_pe
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        tiles = [{"label": l, "mode": list(m), "h": h, "w": w} for l, m, h, w in TILES]
-        run_cocotb(Wpu(cfg), "wpu_bench", "sim.tb.bench_wpu", cfg, seed=1,
-                   env={"ETA_BENCH_TILES": json.dumps(tiles), "ETA_BENCH_OUT": str(out)})
-        results = json.loads(out.read_text())
+    tiles = [{"label": l, "mode": list(m), "h": h, "w": w} for l, m, h, w in TILES]
+    results = run_bench(Wpu(cfg), "wpu_bench", "sim.tb.bench_wpu", cfg, "ETA_BENCH_TILES",
+                        tiles)
     peak = cfg.macs * 2 * CLOCK_HZ / 1e9
     lines = [
         "# C-Core compute benchmark",

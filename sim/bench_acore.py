@@ -8,14 +8,12 @@ model; cycles run from the start of the program to its end (register loads not c
 """
 
 import argparse
-import json
 import statistics
-import tempfile
 from pathlib import Path
 
 from hw.apu import Apu
 from hw.config import vc709
-from sim.runner import run_cocotb
+from sim.runner import run_bench
 
 SIZES = [49, 64, 196, 256, 784, 1024, 3136]
 
@@ -40,11 +38,7 @@ def main(argv=None):
     parser.add_argument("--out", default="docs/bench_acore.md")
     args = parser.parse_args(argv)
     cfg = vc709()
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        run_cocotb(Apu(cfg), "apu_bench", "sim.tb.bench_apu", cfg, seed=1,
-                   env={"ETA_BENCH_SIZES": json.dumps(SIZES), "ETA_BENCH_OUT": str(out)})
-        log = json.loads(out.read_text())
+    log = run_bench(Apu(cfg), "apu_bench", "sim.tb.bench_apu", cfg, "ETA_BENCH_SIZES", SIZES)
     cycles = {}
     for prog, n, c in log:
         cycles.setdefault((prog, n), []).append(c)

@@ -13,15 +13,13 @@ zero channels added to fill the array not counted).
 """
 
 import argparse
-import json
-import tempfile
 from pathlib import Path
 
 from hw.ccore import CCore
 from hw.config import PRESETS
-from sim.golden import ccore, conv
+from sim.golden import ccore
 from sim.golden.pe import Phase
-from sim.runner import HIERARCHICAL, run_cocotb
+from sim.runner import HIERARCHICAL, run_bench
 
 CLOCK_HZ = 200e6
 FP, BP, WG = Phase.FP, Phase.BP, Phase.WG
@@ -89,14 +87,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = PRESETS[args.preset]()
     chosen = [TILES[i] for i in args.only] if args.only else TILES
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        specs = [{"label": f"{n}: {l}", "mode": [int(m[0]), m[1], m[2]], "cin": ci,
-                  "cout": co, "h": h, "w": w} for n, l, m, ci, co, h, w in chosen]
-        run_cocotb(CCore(cfg), "ccore", "sim.tb.bench_ccore", cfg, seed=1,
-                   env={"ETA_BENCH_TILES": json.dumps(specs), "ETA_BENCH_OUT": str(out)},
-                   build_args=HIERARCHICAL, cxx_opt="-O1")
-        results = json.loads(out.read_text())
+    specs = [{"label": f"{n}: {l}", "mode": [int(m[0]), m[1], m[2]], "cin": ci,
+              "cout": co, "h": h, "w": w} for n, l, m, ci, co, h, w in chosen]
+    results = run_bench(CCore(cfg), "ccore", "sim.tb.bench_ccore", cfg, "ETA_BENCH_TILES",
+                        specs, build_args=HIERARCHICAL, cxx_opt="-O1")
     peak = cfg.macs * 2 * CLOCK_HZ / 1e9
     lines = [
         "# C-Core benchmark from the buffers",

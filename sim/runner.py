@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "sim"
 WAIVERS = ROOT / "sim" / "waivers.vlt"
 
-__all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "seed_from_env"]
+__all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "run_bench",
+           "seed_from_env"]
 
 
 def to_verilog(component, name):
@@ -181,3 +182,15 @@ def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, en
         raise AssertionError(f"{tb_module}: {failed} of {total} cocotb tests failed "
                              f"(seed {seed}; replay with ETA_SEED={seed})")
     return total
+
+
+def run_bench(component, top, tb_module, cfg, inputs_var, inputs, **kwargs):
+    """Run a cocotb bench (seed 1) that reads `inputs` as JSON from $`inputs_var` and writes
+    its results as JSON to $ETA_BENCH_OUT; return those results."""
+    import json
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        run_cocotb(component, top, tb_module, cfg, seed=1,
+                   env={inputs_var: json.dumps(inputs), "ETA_BENCH_OUT": str(out)}, **kwargs)
+        return json.loads(out.read_text())

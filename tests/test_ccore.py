@@ -3,14 +3,13 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from hw.ccore import CCore
 from hw.config import small, vc709
 from sim.golden import ccore
 from sim.golden import input_buffer as ibuf
-from sim.golden.pe import MODES, Mode, Phase
+from sim.golden.pe import MODES, Phase
 from sim.runner import HIERARCHICAL, run_cocotb
 
 # (mode, cin, cout, h, w): every pattern, channel counts that are not multiples of the
@@ -67,6 +66,11 @@ def test_layers_that_cannot_run_are_named():
         ccore.Layer((2, 1, 1), 2, 2, 4, 4, cfg)
     with pytest.raises(ValueError, match="cin must be a positive int"):
         ccore.Layer((0, 1, 3), 0, 2, 4, 4, cfg)
+
+
+def test_ccore_rejects_bad_config():
+    with pytest.raises(ValueError, match="clusters == pe_cols, not 2 and 4"):
+        CCore(small().replace(pe_cols=4))
 
 
 def test_ccore_layers_rtl():

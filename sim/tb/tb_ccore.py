@@ -21,7 +21,7 @@ from sim.golden import ccore, conv, pint
 from sim.golden import input_buffer as ibuf
 from sim.golden import weight_buffer as wbuf
 from sim.golden.pe import Phase
-from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
 from sim.tb.common import load_banks
 
 
