@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 
 ## lint: verilator --lint-only -Wall on every generated module (waivers: sim/waivers.vlt)
 lint: $(VENV)/.installed
-	$(PY) -m hw.generate --preset $(PRESET) --out build/verilog --lint
+	$(PY) -m sim.lint --preset $(PRESET) --out build/verilog
 
 ## fig3: the paper's Fig. 3 from the golden model, into docs/
 fig3: $(VENV)/.installed

@@ -1,5 +1,5 @@
 """APU (paper IV-C, Fig. 10): local controller, register file, organization network and the
-operation chain, running the programs of `hw.apu_programs` (instruction set: `hw.apu_isa`).
+operation chain, running the programs of `hw.apu_programs` (instruction set: `hw.isa.apu`).
 
 Protocol: with the APU idle, `wr` writes registers (R0..R7, E1..E3, N); `cmd` starts the
 program at an entry address. A PASS takes N elements from `i` (or replays them from the
@@ -16,8 +16,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .apu_isa import ACCS, EXPS, MADS, REGS, Coef, Input, Op, Src, instr_layout
-from .apu_programs import N_REG, rom
+from .apu_programs import rom
+from .isa.apu import ACCS, EXPS, MADS, N_REG, REGS, Coef, Input, Op, Src, instr_layout
 from .config import Configured
 from .divider import Divider
 from .lockstep import any_of

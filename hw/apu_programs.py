@@ -14,19 +14,15 @@ Element inputs (x0, x1, x2, flag) and outputs (out0, out1, flag) per workload:
 | tlu_bp | dz | | | b | dy | | | d tau |
 | sgd | g | v | w | | w' | v' | | |
 | add | a | b | | | a 2^ea + b 2^eb | | | |
+| sum | word | | | | | | | the sum |
+| copy | x | | | | x | | | |
+
+The register map the host (or the controller's loader) fills is `hw.isa.apu` (`*_regs`).
 """
 
-from .apu_isa import DIV, EMIT, END, PASS, assemble
+from .isa.apu import DIV, EMIT, END, PASS, Program, assemble
 
-__all__ = ["programs", "rom", "N_REG", "exp_reg", "checked", "frn_fp_regs", "frn_bp_regs",
-           "tlu_regs", "sgd_regs", "add_regs"]
-
-# Host write addresses: 0..7 R registers, 8 + i for E[i] (i >= 1), N_REG for the length.
-N_REG = 12
-
-
-def exp_reg(i):
-    return 8 + i
+__all__ = ["programs", "rom"]
 
 
 def programs(fmt):
@@ -86,6 +82,10 @@ def programs(fmt):
                  out0="mc", out1="mb"),
             END(),
         ],
+        # The sum of a channel's N words (the FRN gradients of a batch, one image per element).
+        "sum": [PASS("stream", clear=(0,), acc={0: "x0"}), EMIT(("acc", 0)), END()],
+        # x0 unchanged to the outputs (and so through converter 0).
+        "copy": [PASS("stream", out0="x0"), END()],
         # s = a ca >> E1 + (b cb >> E2). R0 ca, R1 cb.
         "add": [
             PASS("stream", mads=[{"op": "x1", "coef": ("reg", 1), "sh": (0, 2, 0)},
@@ -97,50 +97,8 @@ def programs(fmt):
 
 
 def rom(cfg):
-    """(ROM words, {program: entry address}) for an EtaConfig."""
-    return assemble(programs(cfg.acore))
-
-
-def checked(regs, cfg=None):
-    """The register writes, after checking each value fits its register (the APU would
-    otherwise keep only the low bits): R words, E 8-bit exponents, 1 <= N <= max_n."""
-    from .config import EtaConfig
-    f = (cfg or EtaConfig()).acore
-    for addr, value in regs.items():
-        value = int(value)
-        if addr == N_REG:
-            lo, hi, what = 1, f.max_n, "N"
-        elif addr >= 8:
-            lo, hi, what = -128, 127, f"E{addr - 8}"
-        else:
-            lo, hi, what = -(1 << (f.word_bits - 1)), (1 << (f.word_bits - 1)) - 1, f"R{addr}"
-        if not lo <= value <= hi:
-            raise ValueError(f"{what} = {value} does not fit its register ([{lo}, {hi}])")
-    return {a: int(v) for a, v in regs.items()}
-
-
-def frn_fp_regs(n, eps, gamma_c, beta_q, tau_q):
-    if eps < 1:
-        raise ValueError(f"eps is a positive count of x's LSBs, not {eps}")
-    return checked({0: eps, 1: gamma_c, 2: beta_q, 3: tau_q, 4: n, N_REG: n})
-
-
-def frn_bp_regs(n, gamma_c, q, e, e_max):
-    if e > e_max:
-        raise ValueError(f"e_max ({e_max}) is the largest exponent of the layer, not below "
-                         f"this channel's ({e})")
-    return checked({0: 1, 1: gamma_c, 4: n, 5: q, exp_reg(2): e, exp_reg(3): e_max,
-                    N_REG: n})
-
-
-def tlu_regs(n, tau_q=0):
-    return checked({3: tau_q, N_REG: n})
-
-
-def sgd_regs(n, coefs):
-    m_c, g_c, g_sh, lr_c, lr_sh = coefs
-    return checked({0: m_c, 1: g_c, 2: -lr_c, exp_reg(1): g_sh, exp_reg(2): lr_sh, N_REG: n})
-
-
-def add_regs(n, ca, sa, cb, sb):
-    return checked({0: ca, 1: cb, exp_reg(1): sa, exp_reg(2): sb, N_REG: n})
+    """(ROM words, {program: entry address}) for an EtaConfig; every `Program` is in it."""
+    progs = programs(cfg.acore)
+    missing = {p.key for p in Program} ^ set(progs)
+    assert not missing, f"programs and isa.apu.Program disagree on {sorted(missing)}"
+    return assemble(progs)

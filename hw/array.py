@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from .cluster import Cluster, cluster_beat_layout, cluster_result_layout, weights_layout
 from .config import Configured
 from .lockstep import fan_out, gather
-from .pe import pe_mode_layout
+from .isa.modes import pe_mode_layout
 from .reuse import Reused
 
 __all__ = ["array_beat_layout", "array_result_layout", "CCoreArray"]

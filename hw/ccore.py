@@ -1,5 +1,6 @@
-"""C-Core top: tile descriptors (`sim.golden.ccore`) run from the buffers through the array
-into the partial-sum buffer; a band's last tile streams its finished sums out on `o`.
+"""C-Core top: tile descriptors (`hw.isa.tile`, made by `sim.golden.ccore`) run from the
+buffers through the array into the partial-sum buffer; a band's last tile streams its
+finished sums out on `o`.
 
 Per tile: (1) unless WG, three weight-buffer reads shift into the PEs' shadow weight
 registers (bottom PE row first), beside the beats, once the previous tile's weights have been
@@ -20,36 +21,18 @@ from amaranth.lib.wiring import In, Out
 from .array import CCoreArray
 from .config import Configured
 from .input_buffer import InputBuffer, ibuf_write_layout
+from .isa.modes import LANES, Phase
+from .isa.tile import ccore_tile_layout
 from .lockstep import all_of, any_of
-from .pe import LANES, Phase, pe_mode_layout
 from .psum_buffer import PsumBuffer, psum_lane_layout
 from .weight_buffer import WeightBuffer, wbuf_write_layout
 
-__all__ = ["CCore", "ccore_tile_layout", "ccore_lanes"]
+__all__ = ["CCore", "ccore_lanes"]
 
 
 def ccore_lanes(cfg):
     """Partial-sum lanes: lane l of column 0 of every PE row of every WPU of every cluster."""
     return cfg.clusters * cfg.wpus * cfg.pe_rows * LANES
-
-
-def ccore_tile_layout(cfg):
-    """What a tile descriptor carries (`sim.golden.ccore.tiles` makes them)."""
-    nb = cfg.pe_rows * cfg.wpus
-    ent = range((1 << cfg.ibuf_bits) + 1)
-    rows = range((nb << cfg.ibuf_bits) + 1)
-    cols = range((2 << cfg.ibuf_bits) + 1)
-    wa = range((1 << cfg.wbuf_bits) + 1)
-    return data.StructLayout({
-        "mode": pe_mode_layout(),
-        "h": rows, "w": cols,               # the map in the input buffer
-        "blocks": ent, "cb": ent,           # its channel blocks, the one this tile streams
-        "row0": rows, "groups": rows,       # the band: first output row, row groups
-        "wgroup": wa, "wblk": wa, "wblocks": wa,    # the weight read (WeightBuffer.rd)
-        "eh": rows, "ew": cols, "eblocks": ent, "eb": ent,   # WG: the error map, its block
-        "first": 1,                         # the sums restart with this tile
-        "emit": 1,                          # read the sums out after it
-    })
 
 
 class CCore(Configured, wiring.Component):
@@ -96,9 +79,9 @@ class CCore(Configured, wiring.Component):
         is_bp = mode.phase == Phase.BP
         m.d.comb += array.mode.eq(mode)
 
-        def fits(h, w, blocks):
+        def fits(h, w, blocks, base):
             pairs = (w + 1) >> 1
-            return ((h + nb - 1) // nb) * pairs * blocks <= depth
+            return base + ((h + nb - 1) // nb) * pairs * blocks <= depth
 
         def row_transfers(md, w):
             return Mux(md.k1 | ~md.stride2, w, Mux(md.phase == Phase.BP, w + 1, (w + 1) >> 1))
@@ -124,19 +107,20 @@ class CCore(Configured, wiring.Component):
             t_in.mode.k1 & t_in.mode.stride2,
             t_in.mode.k1 & (t_in.mode.phase == Phase.WG),   # runs as 1x1 FP, transposed
             (t_in.h == 0) | (t_in.w == 0) | (t_in.groups == 0) | (t_in.blocks == 0),
-            t_in.cb >= t_in.blocks, ~fits(t_in.h, t_in.w, t_in.blocks),
-            addresses_of(t_in) > (1 << cfg.psum_bits),
+            t_in.cb >= t_in.blocks, ~fits(t_in.h, t_in.w, t_in.blocks, t_in.xbase),
+            t_in.pbase + addresses_of(t_in) > (1 << cfg.psum_bits),
             (t_in.mode.phase == Phase.WG) & ((t_in.eh == 0) | (t_in.ew == 0)
                                              | (t_in.eb >= t_in.eblocks)
-                                             | ~fits(t_in.eh, t_in.ew, t_in.eblocks)),
-            (t_in.mode.phase != Phase.WG) & ((w_inner >= cb_) | (w_top >= wd)),
+                                             | ~fits(t_in.eh, t_in.ew, t_in.eblocks,
+                                                     t_in.ebase)),
+            (t_in.mode.phase != Phase.WG) & ((w_inner >= cb_) | (t_in.wbase + w_top >= wd)),
             t_in.mode.k1 & (cb_ % LANES != 0),          # the 1x1 layout's blocks come in 3s
         ]))
 
         # ---- result side: what the tiles whose results are still coming want done with them
         most = max(1 << cfg.psum_bits, P * W)
         res_layout = data.StructLayout({"total": range(most + 1), "wg": 1, "first": 1,
-                                        "emit": 1})
+                                        "emit": 1, "pbase": cfg.psum_bits})
         m.submodules.results = results = fifo.SyncFIFOBuffered(width=res_layout.size, depth=4)
         res = Signal(res_layout)
         m.d.comb += res.eq(results.r_data)
@@ -186,12 +170,14 @@ class CCore(Configured, wiring.Component):
                 m.d.comb += [entry.total.eq(total_of(t_in)),
                              entry.wg.eq(t_in.mode.phase == Phase.WG),
                              entry.first.eq(t_in.first), entry.emit.eq(t_in.emit),
+                             entry.pbase.eq(t_in.pbase),
                              results.w_data.eq(entry), results.w_en.eq(1)]
         # Weight loads: rows shift down the columns as they load, bottom kernel row first.
         m.d.comb += [wbuf.rd.valid.eq(w_pending & (w_req < R) & ~shadow_full),
                      wbuf.rd.payload.k1.eq(mode.k1), wbuf.rd.payload.bp.eq(is_bp),
                      wbuf.rd.payload.group.eq(tile.wgroup), wbuf.rd.payload.blk.eq(tile.wblk),
                      wbuf.rd.payload.blocks.eq(tile.wblocks),
+                     wbuf.rd.payload.base.eq(tile.wbase),
                      wbuf.rd.payload.u.eq(R - 1 - w_req)]
         with m.If(wbuf.rd.valid & wbuf.rd.ready):
             m.d.sync += w_req.eq(w_req + 1)
@@ -229,7 +215,7 @@ class CCore(Configured, wiring.Component):
         ]
         rq = ibuf.rd.payload
         m.d.comb += [rq.cp.eq(col >> 1), rq.cb.eq(tile.cb), rq.pairs.eq((tile.w + 1) >> 1),
-                     rq.blocks.eq(tile.blocks)]
+                     rq.blocks.eq(tile.blocks), rq.base.eq(tile.xbase)]
         for w in range(W):
             for r in range(R):
                 row = Signal(rw, name=f"row{w}_{r}")
@@ -250,7 +236,7 @@ class CCore(Configured, wiring.Component):
         # WG: WPU w's error row is its output row; its slot (w, 0) of the error buffer.
         eq_ = ebuf.rd.payload
         m.d.comb += [eq_.cp.eq(q >> 1), eq_.cb.eq(tile.eb), eq_.pairs.eq((tile.ew + 1) >> 1),
-                     eq_.blocks.eq(tile.eblocks)]
+                     eq_.blocks.eq(tile.eblocks), eq_.base.eq(tile.ebase)]
         for w in range(W):
             erow = base + w
             ok = is_wg & (q < tile.ew) & (erow < tile.eh)
@@ -303,7 +289,7 @@ class CCore(Configured, wiring.Component):
         wg_c, wg_w = Signal(range(P)), Signal(range(W))
         m.d.comb += [acc.first.eq(res.first & (~res.wg | (wg_w == 0))),
                      acc.emit.eq(res.emit & (~res.wg | (wg_w == W - 1))),
-                     acc.addr.eq(Mux(res.wg, wg_c, done)), psum.rd.valid.eq(0)]
+                     acc.addr.eq(res.pbase + Mux(res.wg, wg_c, done)), psum.rd.valid.eq(0)]
         lane_of = lambda k, w, r, l: ((k * W + w) * R + r) * LANES + l
         for k in range(K):
             for r in range(R):

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import Configured
 from .lockstep import fan_out, gather
-from .pe import LANES, pe_mode_layout
+from .isa.modes import LANES, pe_mode_layout
 from .pint import pint_layout
 from .reuse import Reused
 from .wpu import Wpu, wpu_beat_layout, wpu_result_layout

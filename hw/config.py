@@ -136,6 +136,8 @@ class EtaConfig:
     apus: int = 8               # A-Core: APUs, one output channel each
     apu_buffer_bits: int = 12   # an APU's channel buffer: 2^12 elements (a 64x64 map)
     acore: AcoreFormat = field(default_factory=AcoreFormat)
+    axi_data_bits: int = 512    # the DMA's AXI4 data bus: a VC709 MIG's native width
+    dram_addr_bits: int = 32    # DRAM byte addresses (a 4 GiB window)
 
     def __post_init__(self):
         if not isinstance(self.pint, PintFormat):
@@ -166,12 +168,21 @@ class EtaConfig:
                 f"(the largest an acc_bits={self.acc_bits} tensor needs), "
                 f"not only {(1 << self.shift_bits) - 1}")
         _check_int("EtaConfig", "lfsr_bits", self.lfsr_bits, 32, 32)
+        if self.axi_data_bits not in (32, 64, 128, 256, 512, 1024):
+            raise ValueError(f"EtaConfig.axi_data_bits must be a power of two in [32, 1024] "
+                             f"(an AXI4 data width), not {self.axi_data_bits}")
+        _check_int("EtaConfig", "dram_addr_bits", self.dram_addr_bits, 16, 40)
         _check_int("EtaConfig", "round_bits", self.round_bits, 1, self.lfsr_bits)
 
     @property
     def max_terms(self):
         """Products a MAC can sum before its mac_bits register could wrap (2^23 for 48 bits)."""
         return 1 << (self.mac_bits - self.pint.product_bits + 1)
+
+    @property
+    def axi_bytes(self):
+        """Bytes per beat of the DMA's bus: what DRAM tensors are aligned to."""
+        return self.axi_data_bits // 8
 
     @property
     def macs(self):
@@ -200,7 +211,8 @@ def vc709():
 def small():
     """What the tests use: 2 clusters, 2 WPUs, 3x2 PEs."""
     return EtaConfig(name="small", clusters=2, wpus=2, pe_rows=3, pe_cols=2, apus=2,
-                     apu_buffer_bits=8, wbuf_bits=6, psum_bits=5, ibuf_bits=6)
+                     apu_buffer_bits=8, wbuf_bits=6, psum_bits=5, ibuf_bits=6,
+                     axi_data_bits=64)
 
 
 PRESETS = {"vc709": vc709, "small": small}

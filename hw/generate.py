@@ -1,6 +1,8 @@
 """The main job: elaborate every block into Verilog under build/verilog/<preset>/.
 
-    python -m hw.generate [--preset vc709|small] [--out build/verilog] [--lint]
+    python -m hw.generate [--preset vc709|small] [--out build/verilog]
+
+(`python -m sim.lint` writes the same files and lints each with Verilator.)
 """
 
 import argparse
@@ -22,6 +24,7 @@ from .mac import PintMac
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
 from .psum_buffer import PsumBuffer
+from .verilog import to_verilog
 from .weight_buffer import WeightBuffer
 from .wpu import Wpu
 
@@ -51,9 +54,11 @@ MODULES = {
 }
 
 
-def generate(cfg, out, lint=False):
-    """Write one Verilog file per module; return rows (name, path, lines, ports, lint)."""
-    from sim.runner import lint as run_lint, to_verilog
+def generate(cfg, out, check=None):
+    """Write one Verilog file per module; return rows (name, path, lines, ports, status).
+
+    `check(text, name, folder)`, if given, returns (ok, messages) for each file (the lint of
+    `sim.lint`); status is then "clean" or "FAIL"."""
     out = Path(out) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -64,8 +69,8 @@ def generate(cfg, out, lint=False):
         path.write_text(text)
         ports = len(list(component.signature.flatten(component)))
         status = "-"
-        if lint:
-            ok, msg = run_lint(text, name, out / "lint")
+        if check is not None:
+            ok, msg = check(text, name, out / "lint")
             status = "clean" if ok else "FAIL"
             if not ok:
                 print(msg, file=sys.stderr)
@@ -73,16 +78,14 @@ def generate(cfg, out, lint=False):
     return rows
 
 
-def main(argv=None):
+def main(argv=None, check=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="vc709")
     parser.add_argument("--out", default="build/verilog")
-    parser.add_argument("--lint", action="store_true",
-                        help="also run verilator --lint-only -Wall on each file")
     args = parser.parse_args(argv)
     cfg = PRESETS[args.preset]()
     start = time.monotonic()
-    rows = generate(cfg, args.out, args.lint)
+    rows = generate(cfg, args.out, check)
     print(f"ETA Verilog, preset '{cfg.name}': {cfg.clusters} clusters x {cfg.wpus} WPUs x "
           f"{cfg.pe_rows}x{cfg.pe_cols} PEs x {cfg.macs_per_pe} MACs = {cfg.macs} MACs, "
           f"PINT({cfg.pint.k},{cfg.pint.d}), {cfg.acc_bits}-bit accumulators")

@@ -34,10 +34,12 @@ def ibuf_write_layout(cfg):
 
 
 def ibuf_read_layout(cfg):
+    """rows: one per (WPU, PE row) slot; the map (pairs coordinate pairs per row, blocks
+    channel blocks) is stored from entry `base` of every bank."""
     a = range(1 << cfg.ibuf_bits)
     slot = data.StructLayout({"row": range(_banks(cfg) << cfg.ibuf_bits), "valid": 1})
     return data.StructLayout({"rows": data.ArrayLayout(slot, cfg.wpus * cfg.pe_rows),
-                              "cp": a, "cb": a, "pairs": a, "blocks": a})
+                              "cp": a, "cb": a, "pairs": a, "blocks": a, "base": a})
 
 
 class InputBuffer(Configured, wiring.Component):
@@ -86,7 +88,8 @@ class InputBuffer(Configured, wiring.Component):
             for s in reversed(range(slots)):        # the first matching slot wins
                 with m.If(req.rows[s].valid & (bank_of[s] == b)):
                     m.d.comb += row.eq(req.rows[s].row)
-            m.d.comb += rp.addr.eq(((row // nb) * req.pairs + req.cp) * req.blocks + req.cb)
+            m.d.comb += rp.addr.eq(req.base + ((row // nb) * req.pairs + req.cp) * req.blocks
+                                   + req.cb)
             bank_data.append(rp.data)
 
         # Stage 1 keeps where each slot's row went; stage 2 routes the banks to the slots.

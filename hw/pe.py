@@ -6,30 +6,16 @@ when a MAC starts a new sum, and which sums leave as output lanes; all are outpu
 here, every MAC busy on every beat, no cycle spent on a skipped input or an inserted zero.
 """
 
-from amaranth.lib import enum
-
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import Configured
+from .isa.modes import LANES, Phase, pe_mode_layout
 from .mac import PintMac, saturate
 from .pint import pint_layout
 
-__all__ = ["Phase", "pe_mode_layout", "pe_beat_layout", "pe_result_layout", "Pe", "LANES"]
-
-LANES = 3           # output lanes: one per MAC
-
-
-class Phase(enum.IntEnum, shape=2):
-    FP = 0
-    BP = 1
-    WG = 2
-
-
-def pe_mode_layout():
-    """The config word: phase, stride 2, kernel 1x1 (held while a pattern runs)."""
-    return data.StructLayout({"phase": Phase, "stride2": 1, "k1": 1})
+__all__ = ["pe_beat_layout", "pe_result_layout", "Pe"]
 
 
 def pe_beat_layout(cfg):

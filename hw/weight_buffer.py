@@ -30,10 +30,11 @@ def wbuf_write_layout(cfg):
 
 def wbuf_read_layout(cfg):
     """k1: 1x1 kernel; bp: transposed; group: og (FP) / ig (BP); blk: cb (FP) / ob (BP);
-    u: kernel row (3x3); blocks: the layer's input-channel blocks (CB)."""
+    u: kernel row (3x3); blocks: the layer's input-channel blocks (CB); base: the entry the
+    layer is stored from in every bank."""
     a = range(1 << cfg.wbuf_bits)
     return data.StructLayout({"k1": 1, "bp": 1, "group": a, "blk": a, "u": range(3),
-                              "blocks": a})
+                              "blocks": a, "base": a})
 
 
 class WeightBuffer(Configured, wiring.Component):
@@ -90,7 +91,7 @@ class WeightBuffer(Configured, wiring.Component):
                 with m.Else():
                     # o div K = ob, cb = 3 ig + lane.
                     m.d.comb += addr.eq(blk * (cb_ // 3) + g)
-                m.d.comb += rp.addr.eq(addr)
+                m.d.comb += rp.addr.eq(req.base + addr)
                 row.append(rp.data)
             data_out.append(row)
 

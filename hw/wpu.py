@@ -14,7 +14,8 @@ from .config import Configured
 from .lockstep import all_of, any_of, fan_out
 from .reuse import Reused
 from .mac import saturate
-from .pe import LANES, Pe, Phase, pe_mode_layout, pe_result_layout
+from .isa.modes import LANES, Phase, pe_mode_layout
+from .pe import Pe, pe_result_layout
 from .pint import pint_layout
 
 __all__ = ["wpu_beat_layout", "wpu_result_layout", "Wpu", "row_groups"]

@@ -12,7 +12,7 @@ import random
 import subprocess
 from pathlib import Path
 
-from amaranth.back import verilog
+from hw.verilog import to_verilog
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "sim"
@@ -20,16 +20,6 @@ WAIVERS = ROOT / "sim" / "waivers.vlt"
 
 __all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "run_bench",
            "seed_from_env"]
-
-
-def to_verilog(component, name):
-    """Amaranth component -> Verilog text; `name` is the top module. Shared modules
-    (hw.reuse.Reused) it instantiates follow it in the same text."""
-    from hw.reuse import reused_modules
-    convert = lambda c, n: verilog.convert(c, name=n, emit_src=False)
-    top = convert(component, name)
-    shared = reused_modules(top, convert)
-    return top + ("\n" + shared if shared else "")
 
 
 def verilator_env():

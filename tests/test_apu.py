@@ -21,7 +21,7 @@ def test_apu_rejects_bad_config():
 
 
 def test_host_register_values_are_checked():
-    from hw.apu_programs import N_REG, checked, frn_bp_regs, frn_fp_regs
+    from hw.isa.apu import N_REG, checked, frn_bp_regs, frn_fp_regs
     with pytest.raises(ValueError, match="N = 0"):
         checked({N_REG: 0})
     with pytest.raises(ValueError, match="E2 = 300"):

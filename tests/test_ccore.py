@@ -48,11 +48,11 @@ def test_outputs_covered_once_and_reads_conflict_free(cfg):
                 continue
             ran += 1
             emitted = [(t, [[(1, 0)] * (cfg.clusters * cfg.wpus * cfg.pe_rows * 3)]
-                        * ccore.transfers(t, cfg)) for t in tiles if t["emit"]]
+                        * ccore.transfers(t, cfg)) for t in tiles if t.emit]
             ccore.assemble(layer, emitted)            # raises on a missed or double output
             for t in tiles:
                 for rows in ccore.tile_reads(layer, t):
-                    ibuf.bank_reads(rows, t["h"], cfg)
+                    ibuf.bank_reads(rows, t.h, cfg)
     assert ran >= 15
 
 

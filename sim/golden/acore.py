@@ -17,8 +17,9 @@ from . import convert, pint
 
 __all__ = [
     "sat", "op_abs", "op_acc", "op_div", "op_mad", "op_cmp", "round_shift", "coef",
-    "FrnState", "frn_tlu_forward", "frn_tlu_backward", "dx_exp_offset", "tlu_forward", "tlu_backward",
-    "gamma_coef", "y_param", "sgd_coefs", "sgd_momentum", "residual_add", "add_coefs",
+    "FrnState", "frn_tlu_forward", "frn_tlu_backward", "dx_exp_offset", "dx_exp_bias", "tlu_forward", "tlu_backward",
+    "gamma_coef", "y_param", "sgd_coefs", "sgd_grad_coef", "sgd_lr_coef", "sgd_momentum",
+    "residual_add", "add_coefs", "channel_sum",
 ]
 
 DEFAULT = EtaConfig()
@@ -196,14 +197,15 @@ def frn_tlu_forward(x, gamma, beta, tau, eps=1, cfg=DEFAULT):
     return z, FrnState(q, e, codes.reshape(x.shape), b, xh)
 
 
-def frn_tlu_backward(dz, state, gamma, cfg=DEFAULT):
+def frn_tlu_backward(dz, state, gamma, cfg=DEFAULT, e_max=None):
     """Backward of TLU then L1-FRN (Algorithm 2 lines 9-15) on errors dz [C, N].
 
     dy = dz b; d tau = sum dz (1 - b); d beta = sum dy; d gamma = sum dy x_hat (LSB of dz
     times 2^xhat_exp); mean = d gamma / N; dx = gamma lambda (dy - sign(x_hat) mean).
     gamma lambda differs per channel; dx gets one scale for the whole tensor by shifting each
     channel by its exponent's distance from the largest, e_max:
-    dx = dx_int * 2^(e_dz - e_x + dx_exp_offset(state)).
+    dx = dx_int * 2^(e_dz - e_x + dx_exp_offset(state)). `e_max` (the APU's E3) defaults to
+    the largest exponent of `state`; a machine running part of a layer gives the layer's.
     Returns dx (words), d gamma, d beta, d tau (per channel, words).
     """
     f = cfg.acore
@@ -219,15 +221,23 @@ def frn_tlu_backward(dz, state, gamma, cfg=DEFAULT):
     mean = op_mad(dgamma, qn, -en - f.xhat_exp, 0, cfg)          # in LSBs of dz
     gl = coef(op_mad(gamma_coef(gamma, cfg), state.q, f.recip_bits + 1, 0, cfg), cfg)
     u = op_mad(mean[:, None], -np.sign(t), 0, dy, cfg)
-    sh = (f.coef_bits - 1) + (np.max(state.e) - state.e)
+    e_max = int(np.max(state.e)) if e_max is None else int(e_max)
+    if np.any(state.e > e_max):
+        raise ValueError(f"e_max ({e_max}) is below a channel's exponent ({np.max(state.e)})")
+    sh = (f.coef_bits - 1) + (e_max - state.e)
     dx = op_mad(u, gl[:, None], sh[:, None], 0, cfg)
     return dx, dgamma, dbeta, dtau
 
 
 def dx_exp_offset(state, cfg=DEFAULT):
     """Exponent of dx's LSB relative to e_dz - e_x (see frn_tlu_backward)."""
+    return int(np.max(state.e)) + dx_exp_bias(cfg)
+
+
+def dx_exp_bias(cfg=DEFAULT):
+    """dx_exp_offset less e_max: what the machine adds to the e_max it tracks."""
     f = cfg.acore
-    return int(np.max(state.e)) + f.recip_bits + 1 - f.gamma_frac + f.coef_bits - 1
+    return f.recip_bits + 1 - f.gamma_frac + f.coef_bits - 1
 
 
 def tlu_forward(y, tau):
@@ -260,21 +270,32 @@ def sgd_coefs(lr, momentum, e_w, e_v, e_g, cfg=DEFAULT):
     g_sh, lr_c, lr_sh) with momentum = m_c 2^-momentum_frac, g 2^(e_g-e_v) = g g_c 2^-g_sh,
     lr 2^(e_v-e_w) = lr_c 2^-lr_sh.
     """
+    m_c, lr_c, lr_sh = sgd_lr_coef(lr, momentum, e_w, e_v, cfg)
+    return (m_c, *sgd_grad_coef(e_g - e_v, cfg), lr_c, lr_sh)
+
+
+def sgd_lr_coef(lr, momentum, e_w, e_v, cfg=DEFAULT):
+    """The host's part of the SGD registers (float in, integers out): (m_c, lr_c, lr_sh)."""
     f = cfg.acore
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), not {momentum}")
     if not lr > 0:
         raise ValueError(f"learning rate must be positive, not {lr}")
     m_c = int(round(momentum * (1 << f.momentum_frac)))
-    k = e_g - e_v
-    if k > f.coef_bits - 2:
-        raise ValueError(f"gradient LSB 2^{e_g} is 2^{k} velocity LSBs; at most "
-                         f"2^{f.coef_bits - 2} fits a coefficient: give v a coarser scale")
-    g_c, g_sh = (1 << k, 0) if k >= 0 else (1, -k)
     lr_c, lr_sh = _normalized(lr * 2.0 ** (e_v - e_w), cfg)
     if lr_sh < 0:
         raise ValueError(f"lr x 2^(e_v - e_w) = {lr * 2.0 ** (e_v - e_w)} is too large a step")
-    return m_c, g_c, g_sh, lr_c, lr_sh
+    return m_c, lr_c, lr_sh
+
+
+def sgd_grad_coef(k, cfg=DEFAULT):
+    """The gradient's alignment to the velocity, k = e_g - e_v: (g_c, g_sh), integers only
+    (the machine computes it from exponents it tracks)."""
+    f = cfg.acore
+    if k > f.coef_bits - 2:
+        raise ValueError(f"the gradient's LSB is 2^{k} velocity LSBs; at most "
+                         f"2^{f.coef_bits - 2} fits a coefficient: give v a coarser scale")
+    return (1 << k, 0) if k >= 0 else (1, -k)
 
 
 def sgd_momentum(w, v, g, coefs, store_bits=32, cfg=DEFAULT):
@@ -289,6 +310,11 @@ def sgd_momentum(w, v, g, coefs, store_bits=32, cfg=DEFAULT):
     v2 = sat(op_mad(g, g_c, g_sh, t, cfg), store_bits)
     w2 = sat(op_mad(v2, -lr_c, lr_sh, w, cfg), store_bits)
     return w2, v2
+
+
+def channel_sum(words, cfg=DEFAULT):
+    """Accumulation of each channel's words [C, N] (the SUM program): sat_W(sum)."""
+    return op_acc(words, 0, cfg)
 
 
 # --- Residual add ----------------------------------------------------------------------------

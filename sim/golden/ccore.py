@@ -16,13 +16,15 @@ written, in address order.
 
 import numpy as np
 
+from hw.isa.modes import LANES, Mode, Phase
+from hw.isa.tile import Tile
 from sim.golden import conv
 from sim.golden import input_buffer as ibuf
 from sim.golden import weight_buffer as wbuf
-from sim.golden.pe import LANES, Mode, Phase
 
-__all__ = ["Layer", "wg1x1_as_fp", "wg1x1_result", "step", "beats_per_row", "row_transfers", "slot_row", "beat_cols",
-           "tiles", "places", "assemble", "lane"]
+__all__ = ["Layer", "Tile", "wg1x1_as_fp", "wg1x1_result", "step", "beats_per_row",
+           "row_transfers", "groups_for", "slot_row", "beat_cols", "tiles", "transfers",
+           "beats", "places", "tile_places", "out_rows", "assemble", "lane", "lanes"]
 
 
 def lane(cfg, k, w, r, l):
@@ -155,19 +157,28 @@ def wg1x1_result(y, cin):
     return np.asarray(y).reshape(y.shape[0], -1)[:, :cin]
 
 
-def _groups(layer):
-    """Row groups of the layer, and the rows the groups must cover."""
-    ph, s, k = layer.mode
+def out_rows(mode, h, oh):
+    """The rows a layer's groups must cover: output rows (FP, WG 3x3), the map's rows (1x1,
+    BP stride 1), or error rows plus one (BP stride 2: error row i makes output rows 2i - 1,
+    2i; h is the FP input's)."""
+    ph, s, k = mode
     if ph == Phase.BP:
-        rows = layer.h // 2 + 1 if s == 2 else layer.h
-    else:
-        rows = layer.oh if k == 3 else layer.h
-    return -(-rows // step(layer.mode, layer.cfg))
+        return h // 2 + 1 if s == 2 else h
+    return oh if k == 3 else h
 
 
-def tiles(layer):
-    """The tile descriptors (dicts, the RTL's `ccore_tile_layout`) of a whole layer, in the
-    order they run; raises ValueError naming what does not fit."""
+def groups_for(mode, rows, cfg):
+    """Row groups that cover `rows` rows."""
+    return -(-rows // step(mode, cfg))
+
+
+def _groups(layer):
+    return groups_for(layer.mode, out_rows(layer.mode, layer.h, layer.oh), layer.cfg)
+
+
+def tiles(layer, pbase=0):
+    """The tile descriptors (`Tile`) of a whole layer held in the buffers (from entry 0), in
+    the order they run; raises ValueError naming what does not fit."""
     cfg, (ph, s, k) = layer.cfg, layer.mode
     K, P, depth = cfg.clusters, cfg.pe_cols, 1 << cfg.psum_bits
     c, h, w = layer.streamed
@@ -182,16 +193,16 @@ def tiles(layer):
     n = _groups(layer)
     band = n if ph == Phase.WG else depth // per_row
     bands = [(b, min(band, n - b)) for b in range(0, n, band)]
-    mode = {"phase": int(ph), "stride2": int(s == 2), "k1": int(k == 1)}
-    base = dict(mode=mode, h=h, w=w, blocks=blocks, eh=0, ew=0, eblocks=0, eb=0)
+    if pbase + (P if ph == Phase.WG else band * per_row) > depth:
+        raise ValueError(f"partial sums from {pbase} overrun the buffer's {depth}")
+    base = dict(mode=layer.mode, h=h, w=w, blocks=blocks, pbase=pbase)
     out = []
     if ph == Phase.WG:
         for og in range(layer.cout_p // K):
             for cb in range(blocks):
                 for b0, nb in bands:
-                    out.append(dict(base, cb=cb, row0=b0 * step(layer.mode, cfg), groups=nb,
-                                    wgroup=0, wblk=0, wblocks=0, eh=layer.oh, ew=layer.ow,
-                                    eblocks=layer.cout_p // P, eb=og,
+                    out.append(Tile(**base, cb=cb, row0=b0 * step(layer.mode, cfg), groups=nb,
+                                    eh=layer.oh, ew=layer.ow, eblocks=layer.cout_p // P, eb=og,
                                     first=int(b0 == 0), emit=int(b0 + nb == n)))
         return out
     outer = (layer.cout_p if ph == Phase.FP else layer.cin_p) // (K * (LANES if k == 1 else 1))
@@ -199,7 +210,7 @@ def tiles(layer):
     for g in range(outer):
         for b0, nb in bands:
             for cb in range(blocks):
-                out.append(dict(base, cb=cb, row0=b0 * step(layer.mode, cfg), groups=nb,
+                out.append(Tile(**base, cb=cb, row0=b0 * step(layer.mode, cfg), groups=nb,
                                 wgroup=g, wblk=cb, wblocks=wblocks,
                                 first=int(cb == 0), emit=int(cb == blocks - 1)))
     return out
@@ -207,37 +218,44 @@ def tiles(layer):
 
 def transfers(tile, cfg):
     """Partial-sum addresses a tile writes (and an emitting tile reads out)."""
-    mode = Mode(*_mode(tile))
-    if mode.phase == Phase.WG:
+    if tile.mode.phase == Phase.WG:
         return cfg.pe_cols
-    return tile["groups"] * row_transfers(mode, tile["w"])
+    return tile.groups * row_transfers(tile.mode, tile.w)
 
 
-def _mode(tile):
-    m = tile["mode"]
-    return Phase(m["phase"]), 2 if m["stride2"] else 1, 1 if m["k1"] else 3
+def beats(tile):
+    """Beats the tile streams through the array (one per cycle when nothing stalls)."""
+    return tile.groups * beats_per_row(tile.mode, tile.w)
 
 
 def places(layer, tile):
     """{(address, lane): index in the output tensor (padded channels)} for an emitting tile.
     WG: address c holds column c's dw entries, the WPUs' partial sums added, in WPU 0's
     lanes."""
-    cfg, (ph, s, k) = layer.cfg, layer.mode
+    out_h, out_w = (layer.oh, layer.ow) if layer.mode.phase == Phase.FP else \
+        (layer.h, layer.w)
+    return tile_places(tile, out_h, out_w, layer.cfg)
+
+
+def tile_places(tile, out_h, out_w, cfg):
+    """`places` for a tile whose rows and channels are the output's own (`row0`, `wgroup`,
+    `cb`, `eb` absolute), with the output map out_h x out_w: outputs beyond it are dropped."""
+    ph, s, k = tile.mode
     K, P, W = cfg.clusters, cfg.pe_cols, cfg.wpus
-    st = step(layer.mode, cfg)
+    st = step(tile.mode, cfg)
     out = {}
     if ph == Phase.WG:
-        og, cb = tile["eb"], tile["cb"]
+        og, cb = tile.eb, tile.cb
         for c in range(P):
             for kk in range(K):
                 for r in range(cfg.pe_rows):
                     for l in range(LANES):
                         out[(c, lane(cfg, kk, 0, r, l))] = (og * K + kk, cb * P + c, r, l)
         return out
-    per_row = row_transfers(layer.mode, tile["w"])
-    g_of = tile["wgroup"]
-    for g in range(tile["groups"]):
-        base = tile["row0"] + g * st
+    per_row = row_transfers(tile.mode, tile.w)
+    g_of = tile.wgroup
+    for g in range(tile.groups):
+        base = tile.row0 + g * st
         for j in range(per_row):
             t = g * per_row + j
             for kk in range(K):
@@ -245,24 +263,24 @@ def places(layer, tile):
                     if k == 1:
                         for r in range(cfg.pe_rows):
                             row = base + LANES * w + r
-                            if row >= layer.h:
+                            if row >= out_h:
                                 continue
                             for l in range(LANES):
                                 ch = (LANES * (g_of * K + kk) + l if ph == Phase.FP
                                       else LANES * K * g_of + l * K + kk)
                                 out[(t, lane(cfg, kk, w, r, l))] = (ch, row, j)
                     elif ph == Phase.FP:
-                        if base + w < layer.oh:
+                        if base + w < out_h:
                             out[(t, lane(cfg, kk, w, 0, 0))] = (g_of * K + kk, base + w, j)
                     elif s == 1:
-                        if base + w < layer.h:
+                        if base + w < out_h:
                             out[(t, lane(cfg, kk, w, 0, 0))] = (g_of * K + kk, base + w, j)
                     else:
                         i = base + w
                         for r, p in ((0, 2 * i), (1, 2 * i + 1)):
                             for l in range(2):
                                 y, x = p - 1, 2 * j + l - 1
-                                if 0 <= y < layer.h and 0 <= x < layer.w:
+                                if 0 <= y < out_h and 0 <= x < out_w:
                                     out[(t, lane(cfg, kk, w, r, l))] = (g_of * K + kk, y, x)
     return out
 
@@ -289,12 +307,75 @@ def assemble(layer, emitted):
 def tile_reads(layer, tile):
     """Per beat, the {slot: row} the input buffer reads (for the bank-conflict checks)."""
     cfg, mode = layer.cfg, layer.mode
-    h = tile["h"]
+    h = tile.h
     out = []
-    for g in range(tile["groups"]):
-        base = tile["row0"] + g * step(mode, cfg)
+    for g in range(tile.groups):
+        base = tile.row0 + g * step(mode, cfg)
         rows = {(w, r): slot_row(mode, base, w, r) for w in range(cfg.wpus)
                 for r in range(cfg.pe_rows)}
-        for _ in range(beats_per_row(mode, tile["w"])):
+        for _ in range(beats_per_row(mode, tile.w)):
             out.append({sl: row for sl, row in rows.items() if 0 <= row < h})
     return out
+
+
+def weight_top(tile, cfg):
+    """The largest weight-buffer address (from `wbase`) a tile's weight reads touch."""
+    g, b, cb = tile.wgroup, tile.wblk, tile.wblocks
+    bp = tile.mode.phase == Phase.BP
+    if tile.mode.k == 1:
+        return b * (cb // LANES) + g if bp else (LANES * g + LANES - 1) * (cb // LANES) + b // LANES
+    return ((b * cb + g) if bp else (g * cb + b)) * 3 + 2
+
+
+def check_tile(tile, cfg):
+    """Raise ValueError naming why the C-Core would refuse the tile (its `error`)."""
+    ph, s, k = tile.mode
+    depth, wd, pd = 1 << cfg.ibuf_bits, 1 << cfg.wbuf_bits, 1 << cfg.psum_bits
+    if k == 1 and ph == Phase.WG:
+        raise ValueError("1x1 WG runs as 1x1 FP on transposed operands")
+    if min(tile.h, tile.w, tile.groups, tile.blocks) == 0:
+        raise ValueError("a tile with no rows, columns, groups or channel blocks")
+    if tile.cb >= tile.blocks:
+        raise ValueError(f"channel block {tile.cb} of a map with {tile.blocks}")
+    if tile.xbase + ibuf.entries(tile.h, tile.w, tile.blocks, cfg) > depth:
+        raise ValueError(f"the map from entry {tile.xbase} overruns the input buffer")
+    if tile.pbase + transfers(tile, cfg) > pd:
+        raise ValueError(f"sums from {tile.pbase} overrun the partial-sum buffer ({pd})")
+    if ph == Phase.WG:
+        if min(tile.eh, tile.ew) == 0 or tile.eb >= tile.eblocks:
+            raise ValueError("WG error map empty, or its block out of range")
+        if tile.ebase + ibuf.entries(tile.eh, tile.ew, tile.eblocks, cfg) > depth:
+            raise ValueError(f"the error map from entry {tile.ebase} overruns the error buffer")
+    else:
+        inner = (LANES * tile.wgroup + LANES - 1 if k == 1 else tile.wgroup) \
+            if ph == Phase.BP else tile.wblk
+        if inner >= tile.wblocks or tile.wbase + weight_top(tile, cfg) >= wd:
+            raise ValueError("the weight read is outside the layer or the weight buffer")
+        if k == 1 and tile.wblocks % LANES:
+            raise ValueError("1x1 weights come in blocks of 3")
+
+
+def band_rows(mode, g0, g1, rows, cfg):
+    """The rows a band of groups [g0, g1) reads from its streamed map of `rows` rows:
+    (base, y0, y1): the band's map holds rows [y0, y1) and its first group's base row is
+    `base` in that map's rows (group g's base is base + (g - g0) step). A band after the
+    first keeps one row of halo above it (two for stride 2, keeping rows even), so its base
+    is 1; 1x1 needs no halo."""
+    ph, s, k = mode
+    st = step(mode, cfg)
+    o0, o_last = g0 * st, g1 * st - 1
+    if k == 1:
+        return 0, o0, min(rows, o_last + 1)
+    base = min(o0, 1)
+    if ph == Phase.BP:
+        reach = o_last + 2 if s == 1 else o_last + 1
+        return base, o0 - base, min(rows, reach)
+    return base, s * (o0 - base), min(rows, s * o_last + 2)
+
+
+def wg_error_rows(g0, g1, eh, cfg):
+    """WG: the error rows a band of output-row groups reads: [y0, y1), in step with
+    `band_rows`'s x map (one row above from the second band on)."""
+    o0 = g0 * cfg.wpus
+    base = min(o0, 1)
+    return o0 - base, min(eh, g1 * cfg.wpus)

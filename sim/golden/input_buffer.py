@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.golden.pe import Phase
 
-__all__ = ["banks", "image", "rows_for", "bank_reads"]
+__all__ = ["banks", "entries", "image", "rows_for", "bank_reads"]
 
 
 def banks(cfg):
@@ -29,8 +29,14 @@ def _address(row, cp, cb, pairs, blocks, cfg):
     return ((row // banks(cfg)) * pairs + cp) * blocks + cb
 
 
-def image(x, cfg):
-    """{(bank, address): [[P codes] for the two coordinates]} for one map x [C, H, W]."""
+def entries(h, w, blocks, cfg):
+    """Entries per bank a map of h rows, w columns and `blocks` channel blocks occupies."""
+    return -(-h // banks(cfg)) * -(-w // 2) * blocks
+
+
+def image(x, cfg, base=0):
+    """{(bank, address): [[P codes] for the two coordinates]} for one map x [C, H, W] stored
+    from entry `base` of every bank."""
     x = np.asarray(x)
     c, h, w = x.shape
     p = cfg.pe_cols
@@ -38,14 +44,14 @@ def image(x, cfg):
     xp = np.zeros((blocks * p, h, 2 * pairs), x.dtype)
     xp[:c, :, :w] = x
     depth = 1 << cfg.ibuf_bits
-    if _address(h - 1, pairs - 1, blocks - 1, pairs, blocks, cfg) >= depth:
-        raise ValueError(f"a {c}x{h}x{w} map needs more than the {depth} entries per bank: "
-                         f"split it into tiles")
+    if base + entries(h, w, blocks, cfg) > depth:
+        raise ValueError(f"a {c}x{h}x{w} map from entry {base} needs more than the {depth} "
+                         f"entries per bank: split it into tiles")
     out = {}
     for r in range(h):
         for cp in range(pairs):
             for cb in range(blocks):
-                out[(r % banks(cfg), _address(r, cp, cb, pairs, blocks, cfg))] = [
+                out[(r % banks(cfg), base + _address(r, cp, cb, pairs, blocks, cfg))] = [
                     [int(v) for v in xp[cb * p:cb * p + p, r, 2 * cp + j]] for j in range(2)]
     return out
 

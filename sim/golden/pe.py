@@ -8,37 +8,10 @@ expected outputs come from sim.golden.conv's row functions, never from the PE's 
 
 import numpy as np
 
-from hw.pe import LANES, Phase
+from hw.isa.modes import LANES, MODES, Mode, Phase
 from . import conv
 
 __all__ = ["Phase", "Mode", "MODES", "Beat", "beats_for", "expected_for", "LANES"]
-
-class Mode(tuple):
-    """(phase, stride, kernel) of one PE pattern."""
-
-    def __new__(cls, phase, stride, k):
-        if k not in (1, 3):
-            raise ValueError(f"kernel must be 1 or 3, not {k}")
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, not {stride}")
-        if k == 1 and stride != 1:
-            raise ValueError("a 1x1 pattern runs at stride 1; subsample its input instead")
-        return super().__new__(cls, (Phase(phase), stride, k))
-
-    phase = property(lambda s: s[0])
-    stride = property(lambda s: s[1])
-    k = property(lambda s: s[2])
-
-    def __repr__(self):
-        return f"{self.phase.name}_K{self.k}" if self.k == 1 else \
-            f"{self.phase.name}_S{self.stride}"
-
-
-# The seven patterns; 1x1 FP and BP are one PE pattern (BP's transposition is the weight
-# network's), 1x1 WG accumulates errors of three output channels.
-MODES = [Mode(Phase.FP, 1, 3), Mode(Phase.BP, 1, 3), Mode(Phase.WG, 1, 3),
-         Mode(Phase.FP, 2, 3), Mode(Phase.BP, 2, 3), Mode(Phase.WG, 2, 3),
-         Mode(Phase.FP, 1, 1), Mode(Phase.WG, 1, 1)]
 
 
 def Beat(x0=0, x1=0, e=(0, 0, 0), row=0, first=0, last=0):

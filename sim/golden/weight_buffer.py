@@ -23,7 +23,7 @@ The transposed reads need K = P (one entry's P input channels go to the P cluste
 
 import numpy as np
 
-__all__ = ["check_shape", "bank_of", "image", "view", "reads"]
+__all__ = ["check_shape", "bank_of", "entries", "image", "view", "reads"]
 
 LANES = 3
 
@@ -52,29 +52,36 @@ def bank_of(o, cb, u, v, k1, blocks, cfg):
     return 3 * (o % k) + v, ((o // k) * blocks + cb) * 3 + u
 
 
-def image(w, cfg):
-    """{(bank, address): entry (list of P codes)} holding the weights W (codes)."""
+def entries(cout, cin, k1, cfg):
+    """Entries per bank that (padded) weights [cout, cin(, 3, 3)] occupy."""
+    per = cout // cfg.clusters * (cin // cfg.pe_cols)
+    return per // 3 if k1 else per * 3
+
+
+def image(w, cfg, base=0):
+    """{(bank, address): entry (list of P codes)} holding the weights W (codes) from entry
+    `base` of every bank."""
     w = np.asarray(w)
     check_shape(w, cfg)
     p = cfg.pe_cols
     cout, cin = w.shape[:2]
     blocks = cin // p
-    entries = max(bank_of(o, blocks - 1, 2, 2, w.ndim == 2, blocks, cfg)[1]
-                  for o in range(cout - cfg.clusters, cout)) + 1
-    if entries > 1 << cfg.wbuf_bits:
-        raise ValueError(f"{cout} x {cin} weights need {entries} entries per bank; the "
-                         f"buffer has {1 << cfg.wbuf_bits}: split the layer into tiles")
+    n = entries(cout, cin, w.ndim == 2, cfg)
+    if base + n > 1 << cfg.wbuf_bits:
+        raise ValueError(f"{cout} x {cin} weights from entry {base} need {n} entries per "
+                         f"bank; the buffer has {1 << cfg.wbuf_bits}: split the layer into "
+                         f"tiles")
     out = {}
     for o in range(cout):
         for cb in range(blocks):
             if w.ndim == 2:
-                out[bank_of(o, cb, 0, 0, True, blocks, cfg)] = \
-                    [int(x) for x in w[o, cb * p:cb * p + p]]
+                bank, addr = bank_of(o, cb, 0, 0, True, blocks, cfg)
+                out[(bank, base + addr)] = [int(x) for x in w[o, cb * p:cb * p + p]]
                 continue
             for u in range(3):
                 for v in range(3):
-                    out[bank_of(o, cb, u, v, False, blocks, cfg)] = \
-                        [int(x) for x in w[o, cb * p:cb * p + p, u, v]]
+                    bank, addr = bank_of(o, cb, u, v, False, blocks, cfg)
+                    out[(bank, base + addr)] = [int(x) for x in w[o, cb * p:cb * p + p, u, v]]
     return out
 
 

@@ -8,7 +8,7 @@ output tensor (int64, exact sums; saturation is the caller's).
 
 import numpy as np
 
-from hw.pe import LANES, Phase
+from hw.isa.modes import LANES, Phase
 from . import conv, pe
 
 __all__ = ["Plan", "plan_layer"]

@@ -10,6 +10,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hw.config import EtaConfig
+from hw.isa.pack import pack, unpack     # strict: a missing, unknown or too wide field raises
 
 STALLS = ["none", "regular", "random"]
 
@@ -114,45 +115,6 @@ async def run_stream(dut, src, sink, items, count, idle="none", backpressure="no
         assert sink.valid.value == 0, "sink produced more payloads than inputs"
         await RisingEdge(dut.clk)
     return got
-
-
-def pack(layout, value):
-    """Nested dicts / lists / ints -> the integer an amaranth.lib.data layout stores.
-
-    An int given for a layout-typed field is taken as that field's raw bits (a PINT code).
-    """
-    from amaranth.hdl import Shape
-    from amaranth.lib import data
-    if isinstance(value, int):
-        width = Shape.cast(layout).width
-        return value & ((1 << width) - 1)
-    bits = 0
-    if isinstance(layout, data.ArrayLayout):
-        for i, item in enumerate(value):
-            bits |= pack(layout.elem_shape, item) << (i * Shape.cast(layout.elem_shape).width)
-        return bits
-    for name, field in layout:
-        if name in value:
-            bits |= pack(field.shape, value[name]) << field.offset
-    return bits
-
-
-def unpack(layout, bits):
-    """The inverse of `pack`: an integer -> nested dicts / lists / ints (signed where the
-    shape is signed)."""
-    from amaranth.hdl import Shape
-    from amaranth.lib import data
-    if isinstance(layout, data.ArrayLayout):
-        w = Shape.cast(layout.elem_shape).width
-        return [unpack(layout.elem_shape, (bits >> (i * w)) & ((1 << w) - 1))
-                for i in range(layout.length)]
-    if isinstance(layout, data.StructLayout):
-        return {name: unpack(f.shape, (bits >> f.offset) & ((1 << Shape.cast(f.shape).width) - 1))
-                for name, f in layout}
-    shape = Shape.cast(layout)
-    if shape.signed and bits >> (shape.width - 1):
-        bits -= 1 << shape.width
-    return bits
 
 
 async def load_banks(dut, layout, image, port="wr", rnd=None):

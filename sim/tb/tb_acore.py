@@ -9,7 +9,7 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from hw.acore import acore_out_layout, acore_wr_layout
 from hw.apu import apu_in_layout
-from hw.apu_programs import add_regs, frn_bp_regs, frn_fp_regs, sgd_regs
+from hw.isa.apu import add_regs, frn_bp_regs, frn_fp_regs, sgd_regs
 from hw.pint import pint_layout
 from sim.golden import acore, convert, pint
 from sim.tb.common import STALLS, config, pack, rngs, start

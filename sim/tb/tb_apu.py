@@ -4,11 +4,13 @@ the golden A-Core, with random stalls on its input and backpressure on its outpu
 import cocotb
 import numpy as np
 from amaranth.hdl import signed
+from amaranth.lib import data
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hw.apu import apu_in_layout, apu_out_layout, apu_wr_layout
-from hw.apu_programs import (N_REG, add_regs, frn_bp_regs, frn_fp_regs, rom, sgd_regs,
-                             tlu_regs)
+from hw.apu_programs import rom
+from hw.isa.apu import (N_REG, add_regs, copy_regs, frn_bp_regs, frn_fp_regs, sgd_regs,
+                        sum_regs, tlu_regs)
 from sim.golden import acore, pint
 from sim.tb.common import STALLS, StreamPort, config, pack, rngs, stall_generator, start, \
     unpack
@@ -27,6 +29,14 @@ class ApuTB:
         self.go_out = stall_generator(backpressure, rnd)
         self.entry = rom(cfg)[1]
         self.log = []           # (program, N, cycles from start to the end)
+
+    def _element(self, e):
+        """An element (or a beat of per-lane elements) with the inputs a program does not
+        read set to 0 (packing is strict)."""
+        lay = self.layouts[1]
+        one = lay.elem_shape if isinstance(lay, data.ArrayLayout) else lay
+        full = lambda d: {name: d.get(name, 0) for name, _ in one}
+        return [full(d) for d in e] if isinstance(lay, data.ArrayLayout) else full(e)
 
     async def write(self, regs):
         dut = self.dut
@@ -47,7 +57,7 @@ class ApuTB:
         dut.cmd__valid.value, dut.cmd__payload.value = 1, self.entry[program]
         await RisingEdge(dut.clk)
         dut.cmd__valid.value = 0
-        items = [pack(self.layouts[1], e) for e in elements]
+        items = [pack(self.layouts[1], self._element(e)) for e in elements]
         outs, res, sent, stuck, held = [], [], 0, 0, None
         first, cycles = True, 0
         while True:
@@ -244,7 +254,28 @@ async def add(tb, cfg, rng, sizes):
         _check("add", [o["out0"] for o in outs], _sat32(s, cfg))
 
 
-WORKLOADS = {"frn": frn, "frn_layer": frn_layer, "tlu": tlu, "sgd": sgd, "add": add}
+async def sum_(tb, cfg, rng, sizes):
+    """Channel sums of words (FRN gradients over a batch), ordinary and at the word rails."""
+    top = 1 << (cfg.acore.word_bits - 1)
+    for n in sizes[:3]:
+        for words in (rng.integers(-(1 << 40), 1 << 40, n), np.full(n, top - 1),
+                      np.full(n, -top)):
+            _, res, _ = await tb.run("sum", sum_regs(n), [{"x0": int(v)} for v in words], 0, 1)
+            _check("sum", res, [int(acore.channel_sum(words[None], cfg)[0])])
+
+
+async def copy(tb, cfg, rng, sizes):
+    """x0 to out0 unchanged, saturated to 32 bits on the way out (words at the rails too)."""
+    top = 1 << (cfg.acore.word_bits - 1)
+    for n in sizes[:3]:
+        x = rng.integers(-(1 << 40), 1 << 40, n)
+        x[0] = top - 1
+        outs, _, _ = await tb.run("copy", copy_regs(n), [{"x0": int(v)} for v in x], n, 0)
+        _check("copy", [o["out0"] for o in outs], _sat32(x, cfg))
+
+
+WORKLOADS = {"frn": frn, "frn_layer": frn_layer, "tlu": tlu, "sgd": sgd, "add": add,
+             "sum": sum_, "copy": copy}
 
 
 @cocotb.test()

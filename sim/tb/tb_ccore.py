@@ -13,8 +13,9 @@ import numpy as np
 from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from hw.ccore import ccore_lanes, ccore_tile_layout
+from hw.ccore import ccore_lanes
 from hw.input_buffer import ibuf_write_layout
+from hw.isa.tile import ccore_tile_layout
 from hw.psum_buffer import psum_lane_layout
 from hw.weight_buffer import wbuf_write_layout
 from sim.golden import ccore, conv, pint
@@ -49,30 +50,46 @@ def expected(layer, x, w, e):
     return conv.conv_wg(dec(x)[None], dec(e)[None], k, s, pad)
 
 
-async def load(dut, layer, x, w, e, rnd):
+def top_bases(layer, tiles):
+    """Bases that put the maps, the weights and the sums at the top end of their buffers
+    (the address adders must then be right to the last entry)."""
     cfg = layer.cfg
+    c, h, w = layer.streamed
+    xbase = (1 << cfg.ibuf_bits) - ibuf.entries(h, w, -(-c // cfg.pe_cols), cfg)
+    ebase = (1 << cfg.ibuf_bits) - ibuf.entries(layer.oh, layer.ow, layer.cout_p // cfg.pe_cols,
+                                                cfg)
+    wbase = (1 << cfg.wbuf_bits) - wbuf.entries(layer.cout_p, layer.cin_p, layer.mode.k == 1,
+                                                cfg)
+    pbase = (1 << cfg.psum_bits) - max(ccore.transfers(t, cfg) for t in tiles)
+    return {"xbase": xbase, "ebase": ebase if layer.mode.phase == Phase.WG else 0,
+            "wbase": wbase if layer.mode.phase != Phase.WG else 0, "pbase": pbase}
+
+
+async def load(dut, layer, x, w, e, rnd, bases=None):
+    cfg = layer.cfg
+    b = bases or {"xbase": 0, "ebase": 0, "wbase": 0}
     c_stream = layer.streamed[0]
     if layer.mode.phase == Phase.BP:
-        await load_banks(dut, ibuf_write_layout(cfg), ibuf.image(layer.pad_c(e, c_stream), cfg),
-                         "wr_x", rnd)
+        await load_banks(dut, ibuf_write_layout(cfg),
+                         ibuf.image(layer.pad_c(e, c_stream), cfg, b["xbase"]), "wr_x", rnd)
     else:
-        await load_banks(dut, ibuf_write_layout(cfg), ibuf.image(layer.pad_c(x, c_stream), cfg),
-                         "wr_x", rnd)
+        await load_banks(dut, ibuf_write_layout(cfg),
+                         ibuf.image(layer.pad_c(x, c_stream), cfg, b["xbase"]), "wr_x", rnd)
     if layer.mode.phase == Phase.WG:
         await load_banks(dut, ibuf_write_layout(cfg),
-                         ibuf.image(layer.pad_c(e, layer.cout_p), cfg), "wr_e", rnd)
+                         ibuf.image(layer.pad_c(e, layer.cout_p), cfg, b["ebase"]), "wr_e", rnd)
     else:
-        await load_banks(dut, wbuf_write_layout(cfg), wbuf.image(layer.pad_w(w), cfg),
-                         "wr_w", rnd)
+        await load_banks(dut, wbuf_write_layout(cfg),
+                         wbuf.image(layer.pad_w(w), cfg, b["wbase"]), "wr_w", rnd)
 
 
 async def run_layer(dut, layer, tiles, stalls, rnd, stats=None):
     """Send the tiles, collect what the emitting ones read out: [(tile, rows)]."""
     cfg = layer.cfg
-    emitting = [t for t in tiles if t["emit"]]
+    emitting = [t for t in tiles if t.emit]
     counts = [ccore.transfers(t, cfg) for t in emitting]
     got = await run_stream(dut, StreamPort(dut, "tile"), StreamPort(dut, "o"),
-                           [pack(ccore_tile_layout(cfg), t) for t in tiles], sum(counts),
+                           [t.pack(cfg) for t in tiles], sum(counts),
                            stalls, stalls, rnd, timeout=20000, stats=stats)
     out_layout = data.ArrayLayout(psum_lane_layout(cfg), ccore_lanes(cfg))
     rows = [[(lane["value"], lane["ovf"]) for lane in unpack(out_layout, b)] for b in got]
@@ -116,22 +133,30 @@ async def layer(dut, spec, stalls):
     rnd, rng = rngs(2 * n + (stalls == "random"))
     await start(dut)
     load_rnd = rnd if stalls == "random" else None
+    # Under random stalls, everything is stored at the top end of its buffer.
+    at_top = stalls == "random"
     if tuple(spec[0]) == (Phase.WG, 1, 1):
         # 1x1 WG (FC WG) as 1x1 FP on transposed operands (sim.golden.ccore.wg1x1_as_fp).
         cin, cout, h, w = spec[1:]
         x, e = (rng.integers(0, 1 << cfg.pint.k, shape) for shape in ((cin, h, w),
                                                                         (cout, h, w)))
         lay, xt, et = ccore.wg1x1_as_fp(cin, cout, h, w, x, e, cfg)
-        await load(dut, lay, xt, et, None, load_rnd)
-        emitted = await run_layer(dut, lay, ccore.tiles(lay), stalls, rnd)
+        tiles = ccore.tiles(lay)
+        bases = top_bases(lay, tiles) if at_top else None
+        await load(dut, lay, xt, et, None, load_rnd, bases)
+        emitted = await run_layer(dut, lay, [t.replace(**bases) for t in tiles] if bases
+                                  else tiles, stalls, rnd)
         dec = lambda a: pint.decode(a, cfg.pint)
         want = conv.conv_wg(dec(x)[None], dec(e)[None], 1, 1, 0)[:, :, 0, 0]
         check(lay, emitted, want, lambda y: ccore.wg1x1_result(y, cin))
     else:
         lay = ccore.Layer(spec[0], *spec[1:], cfg)
         x, w, e = layer_data(rng, lay)
-        await load(dut, lay, x, w, e, load_rnd)
-        emitted = await run_layer(dut, lay, ccore.tiles(lay), stalls, rnd)
+        tiles = ccore.tiles(lay)
+        bases = top_bases(lay, tiles) if at_top else None
+        await load(dut, lay, x, w, e, load_rnd, bases)
+        emitted = await run_layer(dut, lay, [t.replace(**bases) for t in tiles] if bases
+                                  else tiles, stalls, rnd)
         check(lay, emitted, expected(lay, x, w, e))
     await ReadOnly()
     assert dut.conflicts.value.to_unsigned() == 0, "an input-buffer bank conflict"
@@ -149,17 +174,27 @@ async def bad_tiles_are_refused(dut):
     x, w, e = layer_data(rng, lay)
     await load(dut, lay, x, w, e, None)
     tiles = ccore.tiles(lay)
-    good = tiles[0]
+    good = tiles[0].as_dict()
+    top = lambda bits: (1 << bits) - 1
     bads = [dict(good, groups=0), dict(good, cb=good["blocks"]),
             dict(good, groups=1 << cfg.psum_bits),          # more sums than the buffer holds
             dict(good, h=cfg.pe_rows * cfg.wpus << cfg.ibuf_bits),   # more than the buffer
             dict(good, wgroup=1 << cfg.wbuf_bits),          # weights past the buffer
             dict(good, mode={"phase": 0, "stride2": 1, "k1": 1}),
-            dict(good, mode={"phase": 3, "stride2": 0, "k1": 0})]
+            "phase 3",
+            dict(good, xbase=top(cfg.ibuf_bits)),           # the map runs past the end
+            dict(good, wbase=top(cfg.wbuf_bits)),           # the weights run past the end
+            dict(good, pbase=top(cfg.psum_bits))]           # the sums run past the end
+    layout = ccore_tile_layout(cfg)
     for bad in bads:
         await reset(dut)
         dut.tile__valid.value = 1
-        dut.tile__payload.value = pack(ccore_tile_layout(cfg), bad)
+        if bad == "phase 3":            # no such phase: strict packing refuses to write it
+            at = layout["mode"].offset
+            bits = pack(layout, good) | (3 << at)
+        else:
+            bits = pack(layout, bad)
+        dut.tile__payload.value = bits
         await FallingEdge(dut.clk)
         dut.tile__valid.value = 0
         for _ in range(5):

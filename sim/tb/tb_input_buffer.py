@@ -23,7 +23,8 @@ async def every_pattern(dut, stalls):
     await start(dut)
     c, h, w = 3, 7, 5
     x = rng.integers(0, 256, (c, h, w))
-    img = golden.image(x, cfg)
+    base = 3                          # the map stored away from entry 0
+    img = golden.image(x, cfg, base)
     await load_banks(dut, ibuf_write_layout(cfg), img)
     pairs, blocks = -(-w // 2), -(-c // p)
     reqs, want = [], []
@@ -35,8 +36,9 @@ async def every_pattern(dut, stalls):
             on = {s: 0 <= rows[s] < h for s in slots}
             reqs.append({"rows": [{"row": max(rows[s], 0), "valid": int(on[s])}
                                   for s in slots], "cp": cp, "cb": cb, "pairs": pairs,
-                         "blocks": blocks})
-            want.append([img[(rows[s] % nb, ((rows[s] // nb) * pairs + cp) * blocks + cb)]
+                         "blocks": blocks, "base": base})
+            want.append([img[(rows[s] % nb, base + ((rows[s] // nb) * pairs + cp) * blocks
+                              + cb)]
                          if on[s] else [[0] * p, [0] * p] for s in slots])
     layout = ibuf_read_layout(cfg)
     got = await run_stream(dut, StreamPort(dut, "rd"), StreamPort(dut, "o"),
@@ -52,7 +54,7 @@ async def every_pattern(dut, stalls):
     await FallingEdge(dut.clk)
     bad = {"rows": [{"row": 0, "valid": 1}, {"row": nb, "valid": 1}] +
            [{"row": 0, "valid": 0}] * (len(slots) - 2), "cp": 0, "cb": 0, "pairs": pairs,
-           "blocks": blocks}
+           "blocks": blocks, "base": 0}
     await run_stream(dut, StreamPort(dut, "rd"), StreamPort(dut, "o"), [pack(layout, bad)], 1)
     await ReadOnly()
     assert dut.conflicts.value.to_unsigned() == 1

@@ -5,7 +5,8 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from hw.pe import pe_beat_layout, pe_mode_layout, pe_result_layout
+from hw.isa.modes import pe_mode_layout
+from hw.pe import pe_beat_layout, pe_result_layout
 from sim.golden import conv, pe, pint
 from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
 

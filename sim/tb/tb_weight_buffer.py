@@ -37,13 +37,14 @@ async def every_read(dut, stalls):
     await start(dut)
     out_layout = data.ArrayLayout(weights_layout(cfg), k)
     code = lambda d: pack(weights_layout(cfg).elem_shape.elem_shape, d)
-    for shape in [(2 * k, 3 * p, 3, 3), (6 * k, 6 * k)]:
+    for shape, base in [((2 * k, 3 * p, 3, 3), 5), ((6 * k, 6 * k), 0)]:
         w = rng.integers(0, 256, shape)
-        await load_banks(dut, wbuf_write_layout(cfg), golden.image(w, cfg))
+        await load_banks(dut, wbuf_write_layout(cfg), golden.image(w, cfg, base))
         reqs = requests(w, cfg)
         blocks = w.shape[1] // p
         items = [pack(wbuf_read_layout(cfg), {"k1": int(w.ndim == 2), "bp": bp, "group": g,
-                                              "blk": b, "u": u, "blocks": blocks})
+                                              "blk": b, "u": u, "blocks": blocks,
+                                              "base": base})
                  for bp, g, b, u in reqs]
         got = await run_stream(dut, StreamPort(dut, "rd"), StreamPort(dut, "o"), items,
                                len(items), stalls, stalls, rnd)

@@ -5,7 +5,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from hw.pe import LANES, Phase, pe_mode_layout
+from hw.isa.modes import LANES, Phase, pe_mode_layout
 from hw.cluster import weights_layout
 from hw.wpu import wpu_beat_layout, wpu_result_layout
 from sim.golden import conv, pe, pint, wpu

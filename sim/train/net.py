@@ -3,8 +3,14 @@ and uniform-INT8 (paper Eq. 8) versions. The PINT8 version is `sim.train.pint_ne
 
 A network is a list of layers:
   ("conv", cin, cout, k, stride)   convolution (pad k // 2), then L1-FRN, then TLU
-  ("res", [conv, conv, ...])       the convs in sequence, plus the input (a shortcut)
+  ("res", [layers], shortcut)      the layers in sequence, plus the shortcut: the input, or
+                                   a ("conv", ...) of it (a projection); shortcut optional
   ("fc", cin, cout)                fully connected on the flattened map; the logits
+and, for the accelerator's compiler only (it runs them as host steps):
+  ("conv", cin, cout, 7, 2)        a 7x7 stem (first layer only)
+  ("maxpool", k, stride, pad)      max-pool
+  ("gap",)                         global average pool
+The numpy training models (FloatNet, PintNet) run conv 1x1 / 3x3, res and fc.
 """
 
 import numpy as np
@@ -34,24 +40,39 @@ def _flat(arch):
             yield layer
 
 
-def check_arch(arch, in_shape):
-    """Raise ValueError naming the first layer that cannot follow its input [C, H, W]."""
+def check_arch(arch, in_shape, host_layers=False, _top=True):
+    """Raise ValueError naming the first layer that cannot follow its input [C, H, W]
+    (host_layers: also accept what the compiler runs on the host)."""
     c, h, w = in_shape
     for i, layer in enumerate(arch):
         kind = layer[0]
         if kind == "conv":
             _, cin, cout, k, s = layer
-            if cin != c or k not in (1, 3) or s not in (1, 2):
+            stem = host_layers and _top and i == 0 and k == 7 and s == 2
+            if cin != c or (k not in (1, 3) and not stem) or s not in (1, 2):
                 raise ValueError(f"layer {i} {layer}: input has {c} channels; kernels are 1 "
-                                 f"or 3, strides 1 or 2")
+                                 f"or 3{' (7, stride 2, as the first layer)' if host_layers else ''}"
+                                 f", strides 1 or 2")
             c, h, w = cout, (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
         elif kind == "res":
-            out = check_arch(layer[1], (c, h, w))
-            if out != (c, h, w):
+            out = check_arch(layer[1], (c, h, w), host_layers, False)
+            if len(layer) > 2:
+                short = check_arch([layer[2]], (c, h, w), host_layers, False)
+                if short != out:
+                    raise ValueError(f"layer {i}: the shortcut makes {short}, the branch {out}")
+            elif out != (c, h, w):
                 raise ValueError(f"layer {i}: a residual branch must keep the shape {(c, h, w)}"
                                  f", not make {out}")
+            c, h, w = out
+        elif kind in ("maxpool", "gap") and host_layers:
+            if kind == "gap":
+                h = w = 1
+            else:
+                k, s = layer[1], layer[2]
+                pad = layer[3] if len(layer) > 3 else 0
+                h, w = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
         elif kind == "fc":
-            if layer[1] != c * h * w or i != len(arch) - 1:
+            if layer[1] != c * h * w or i != len(arch) - 1 or not _top:
                 raise ValueError(f"layer {i} {layer}: the FC layer comes last and takes "
                                  f"{c * h * w} inputs")
             return (layer[2],)
@@ -154,8 +175,15 @@ def build_layers(arch, params, unit, residual=lambda branch: branch):
     it = iter(params)
 
     def walk(arch):
-        return [("res", residual(walk(spec[1]))) if spec[0] == "res"
-                else (spec[0], unit(spec, next(it))) for spec in arch]
+        out = []
+        for spec in arch:
+            if spec[0] == "res" and len(spec) > 2 or spec[0] not in ("conv", "res", "fc") \
+                    or spec[0] == "conv" and spec[3] not in (1, 3):
+                raise ValueError(f"{spec}: the numpy training models run conv 1x1 / 3x3, "
+                                 f"res with an identity shortcut and fc only")
+            out.append(("res", residual(walk(spec[1]))) if spec[0] == "res"
+                       else (spec[0], unit(spec, next(it))))
+        return out
     return walk(arch)
 
 

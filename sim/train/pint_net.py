@@ -39,10 +39,34 @@ class Hindsight:
 
 
 class Lfsr:
-    """The converter's random source, one state threaded through every stochastic conversion."""
+    """The A-Core converters' random sources: one LFSR per lane (APU). A map [B, C, H, W] is
+    converted lane by lane as the hardware does: lane k takes channels k, k + apus, ...
+    (padding channels included), image by image, channel by channel, element by element in
+    raster order."""
 
-    def __init__(self, seed):
-        self.state = seed & 0xFFFF_FFFF or 1
+    def __init__(self, seed, lanes):
+        self.states = [lane_seed(seed, k) for k in range(lanes)]
+
+
+def lane_seed(seed, k):
+    """The seed of lane k's LFSR for a run seeded `seed` (never 0)."""
+    return ((seed * 0x9E37_79B1) ^ (0x85EB_CA77 * (k + 1))) & 0xFFFF_FFFF or 1
+
+
+def _stochastic(x, sf, lfsr, cfg):
+    """Stochastic conversion of a map x [B, C, H, W] (32-bit ints), lane by lane."""
+    b, c, h, w = x.shape
+    lanes = len(lfsr.states)
+    cp = -(-c // lanes) * lanes
+    xp = np.zeros((b, cp, h, w), np.int64)
+    xp[:, :c] = x
+    codes = np.zeros_like(xp)
+    for k in range(lanes):
+        seq = xp[:, k::lanes]
+        got, lfsr.states[k] = convert.convert(seq.ravel(), sf, convert.STOCHASTIC,
+                                              lfsr.states[k], cfg)
+        codes[:, k::lanes] = got.reshape(seq.shape)
+    return codes[:, :c]
 
 
 def _sat32(x, cfg):
@@ -50,12 +74,14 @@ def _sat32(x, cfg):
 
 
 def _to_pint(x, e, hs, mode, cfg, lfsr=None, update=True):
-    """Integers x with LSB 2^e -> (decoded PINT t, exponent), through the converter."""
+    """Integers x with LSB 2^e -> (decoded PINT t, exponent), through the converter
+    (stochastic: a map, lane by lane, `Lfsr`)."""
     x = _sat32(x, cfg)
     sf = hs.shift(x, update)
-    codes, state = convert.convert(x.ravel(), sf, mode, lfsr.state if lfsr else 1, cfg)
-    if lfsr:
-        lfsr.state = state
+    if mode == convert.STOCHASTIC:
+        codes = _stochastic(x, sf, lfsr, cfg)
+    else:
+        codes, _ = convert.convert(x.ravel(), sf, mode, 1, cfg)
     return pint.decode(codes, cfg.pint).reshape(x.shape), e + sf
 
 
@@ -159,7 +185,7 @@ class PintNet:
 
     def __init__(self, arch, params, seed=1, cfg=EtaConfig()):
         self.cfg = cfg
-        self.lfsr = Lfsr(seed)
+        self.lfsr = Lfsr(seed, cfg.apus)
         self.rng = np.random.default_rng(seed)
         # A residual block keeps the converters of its sum and of its two error inputs.
         self.layers = build_layers(

@@ -16,8 +16,12 @@ of `sim.golden.acore`.
 from amaranth.hdl import signed
 from amaranth.lib import data, enum
 
-__all__ = ["Op", "Input", "Src", "Coef", "mad_layout", "instr_layout", "assemble", "PASS",
-           "DIV", "EMIT", "END", "REGS", "EXPS", "ACCS", "MADS"]
+from ..config import EtaConfig
+
+__all__ = ["Op", "Input", "Src", "Coef", "Program", "mad_layout", "instr_layout", "assemble",
+           "PASS", "DIV", "EMIT", "END", "REGS", "EXPS", "ACCS", "MADS", "N_REG", "exp_reg",
+           "checked", "frn_fp_regs", "frn_bp_regs", "tlu_regs", "sgd_regs", "add_regs",
+           "sum_regs", "copy_regs", "EMITS"]
 
 REGS = 8        # R0..R7: word registers, loaded by the host or written back by a pass
 EXPS = 4        # E0..E3: exponent registers (E0 reads 0), loaded by the host or by DIV
@@ -171,3 +175,89 @@ def assemble(programs):
         entry[name] = len(rom)
         rom.extend(layout.const(ins).as_bits() for ins in prog)
     return rom, entry
+
+
+# --- The programs and their register map -----------------------------------------------------
+
+class Program(enum.Enum, shape=4):
+    """The workloads in the APU's ROM (`hw.apu_programs`), as the program names them."""
+    FRN_FP = 0          # L1-FRN + TLU forward, one channel (two passes)
+    FRN_STATS = 1       # a layer, overlapped: statistics of its first channel
+    FRN_FP_NEXT = 2     # ... normalize one channel while taking in the next
+    FRN_FP_LAST = 3     # ... normalize the last channel
+    FRN_BP = 4          # TLU + L1-FRN backward
+    TLU_FP = 5
+    TLU_BP = 6
+    SGD = 7             # SGD with momentum, one element of w, v, g per cycle
+    ADD = 8             # a 2^ea + b 2^eb (the residual add; with cb = 0 a plain conversion)
+    SUM = 9             # the sum of a channel's words (FRN gradients over a batch)
+    COPY = 10           # x0 through the converters (a tensor of sums converted to PINT)
+
+    @property
+    def key(self):
+        return self.name.lower()
+
+
+# Words a program EMITs per channel, in order.
+EMITS = {Program.FRN_FP: ("q", "e"), Program.FRN_FP_NEXT: ("q", "e"),
+         Program.FRN_FP_LAST: ("q", "e"), Program.FRN_BP: ("dgamma", "dbeta", "dtau"),
+         Program.TLU_BP: ("dtau",), Program.SUM: ("sum",)}
+
+# Host write addresses: 0..7 R registers, 8 + i for E[i] (i >= 1), N_REG for the length.
+N_REG = 12
+
+
+def exp_reg(i):
+    return 8 + i
+
+
+def checked(regs, cfg=None):
+    """The register writes, after checking each value fits its register (the APU would
+    otherwise keep only the low bits): R words, E 8-bit exponents, 1 <= N <= max_n."""
+    f = (cfg or EtaConfig()).acore
+    for addr, value in regs.items():
+        value = int(value)
+        if addr == N_REG:
+            lo, hi, what = 1, f.max_n, "N"
+        elif addr >= 8:
+            lo, hi, what = -128, 127, f"E{addr - 8}"
+        else:
+            lo, hi, what = -(1 << (f.word_bits - 1)), (1 << (f.word_bits - 1)) - 1, f"R{addr}"
+        if not lo <= value <= hi:
+            raise ValueError(f"{what} = {value} does not fit its register ([{lo}, {hi}])")
+    return {a: int(v) for a, v in regs.items()}
+
+
+def frn_fp_regs(n, eps, gamma_c, beta_q, tau_q):
+    if eps < 1:
+        raise ValueError(f"eps is a positive count of x's LSBs, not {eps}")
+    return checked({0: eps, 1: gamma_c, 2: beta_q, 3: tau_q, 4: n, N_REG: n})
+
+
+def frn_bp_regs(n, gamma_c, q, e, e_max):
+    if e > e_max:
+        raise ValueError(f"e_max ({e_max}) is the largest exponent of the layer, not below "
+                         f"this channel's ({e})")
+    return checked({0: 1, 1: gamma_c, 4: n, 5: q, exp_reg(2): e, exp_reg(3): e_max,
+                    N_REG: n})
+
+
+def tlu_regs(n, tau_q=0):
+    return checked({3: tau_q, N_REG: n})
+
+
+def sgd_regs(n, coefs):
+    m_c, g_c, g_sh, lr_c, lr_sh = coefs
+    return checked({0: m_c, 1: g_c, 2: -lr_c, exp_reg(1): g_sh, exp_reg(2): lr_sh, N_REG: n})
+
+
+def add_regs(n, ca, sa, cb, sb):
+    return checked({0: ca, 1: cb, exp_reg(1): sa, exp_reg(2): sb, N_REG: n})
+
+
+def sum_regs(n):
+    return checked({N_REG: n})
+
+
+def copy_regs(n):
+    return checked({N_REG: n})
