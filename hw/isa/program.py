@@ -122,11 +122,11 @@ def layout(cfg, op):
                   "rows": range((cfg.pe_rows * cfg.wpus << cfg.ibuf_bits) + 1),
                   "blocks": range((1 << cfg.ibuf_bits) + 1),
                   "base": range(1 << max(cfg.ibuf_bits, cfg.wbuf_bits))},
-        Op.TILE: {"tile": ccore_tile_layout(cfg)},
+        Op.TILE: {"tile": ccore_tile_layout(cfg), "nblk": range(1, (1 << cfg.ibuf_bits) + 1)},
         Op.STORE: {"layout": StoreLayout, "addr": a, "out_c": n16, "out_h": n16, "out_w": n16,
                    "row_off": signed(16), "group_off": n16, "cb_off": n16,
                    "eb_off": n16, "s_blk": s32, "s_row": s32, "s_col": s32, "cblocks": n16,
-                   "up2": 1},
+                   "up2": 1, "count": range(1, (1 << cfg.ibuf_bits) + 1)},
         Op.ACORE: {"prog": Program, "n": range(cfg.acore.max_n + 1),
                    "images": n12, "groups": n12, "i0": n12, "g0": n12, "img_total": n12,
                    "grp_total": n12, "chans": n16,
@@ -187,9 +187,27 @@ class Load(_Desc):
 
 @dataclass(frozen=True)
 class TileOp(_Desc):
-    """One C-Core tile (`hw.isa.tile.Tile`)."""
+    """`nblk` C-Core tiles (`hw.isa.tile.Tile`) of consecutive channel blocks, from the
+    tile given (the controller sends them one by one; `tiles()`): FP and BP sum the blocks
+    (cb and wblk advance; `first` on the first, `emit` on the last), WG keeps a block's dw
+    apart (cb advances, and pbase by pe_cols)."""
     op = Op.TILE
     tile: Tile
+    nblk: int = 1
+
+    def tiles(self, cfg):
+        return [self.sub(cfg, j) for j in range(self.nblk)]
+
+    def sub(self, cfg, j):
+        """The j-th of the tiles (j = -1: the last)."""
+        j = j % self.nblk
+        t = self.tile
+        if self.nblk == 1:
+            return t
+        if t.mode.phase == 2:                   # WG
+            return t.replace(cb=t.cb + j, pbase=t.pbase + j * cfg.pe_cols)
+        return t.replace(cb=t.cb + j, wblk=t.wblk + j, first=int(t.first and j == 0),
+                         emit=int(t.emit and j == self.nblk - 1))
 
 
 @dataclass(frozen=True)
@@ -200,7 +218,8 @@ class Store(_Desc):
     `eb_off`); outputs beyond `out_c` channels and `out_h` x `out_w` are dropped. `up2`:
     each value lands at (2y, 2x) and zeros at the other three (a stride-2 1x1 layer's BP).
     WIMG layouts: `out_h` is the layer's (padded) output channels, `cblocks` its
-    input-channel blocks."""
+    input-channel blocks. `count`: the next that many emitting tiles, each placed by its
+    own fields."""
     op = Op.STORE
     layout: StoreLayout
     addr: int
@@ -216,6 +235,7 @@ class Store(_Desc):
     s_col: int = 0
     cblocks: int = 0
     up2: int = 0
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -308,7 +328,7 @@ _UNIT_BITS = {Unit.LD: 0, Unit.CC: 1, Unit.AC: 2, Unit.ST: 3}
 def _fields(cfg, d):
     body = d._body()
     if isinstance(d, TileOp):
-        body = {"tile": d.tile.as_dict()}
+        body = {"tile": d.tile.as_dict(), "nblk": d.nblk}
     elif isinstance(d, Sync):
         body = {"unit": _UNIT_BITS[Unit(d.unit_)]}
     return {"op": d.op, "wait": int(d.wait), "signal": int(d.signal), **body}
@@ -339,7 +359,8 @@ def decode(cfg, word):
     head = {"wait": f.pop("wait"), "signal": f.pop("signal")}
     f.pop("op")
     if op == Op.TILE:
-        return TileOp(Tile.unpack(cfg, pack(ccore_tile_layout(cfg), f["tile"])), **head)
+        return TileOp(Tile.unpack(cfg, pack(ccore_tile_layout(cfg), f["tile"])), f["nblk"],
+                      **head)
     if op == Op.SYNC:
         return Sync(unit_=[u for u, b in _UNIT_BITS.items() if b == f["unit"]][0], **head)
     if op == Op.STORE:

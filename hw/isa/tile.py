@@ -69,12 +69,13 @@ class Tile:
     def __post_init__(self):
         if not isinstance(self.mode, Mode):
             object.__setattr__(self, "mode", Mode(*self.mode))
-        for f in fields(self)[1:]:
-            v = getattr(self, f.name)
-            if isinstance(v, bool):
-                object.__setattr__(self, f.name, int(v))
-            elif not isinstance(v, int):
-                raise TypeError(f"Tile.{f.name} must be an int, not {v!r}")
+        for name in _INT_FIELDS:
+            v = getattr(self, name)
+            if type(v) is not int:
+                if isinstance(v, bool):
+                    object.__setattr__(self, name, int(v))
+                elif not isinstance(v, int):
+                    raise TypeError(f"Tile.{name} must be an int, not {v!r}")
 
     def as_dict(self):
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -94,3 +95,6 @@ class Tile:
 
     def replace(self, **changes):
         return replace(self, **changes)
+
+
+_INT_FIELDS = [f.name for f in fields(Tile)][1:]

@@ -273,12 +273,18 @@ class Compiler:
                            f"input buffer ({depth} entries per bank) and partial-sum buffer "
                            f"({pdepth}) of '{cfg.name}'")
 
-    def fp_bp(self, name, mode, ps, src, out, b, sub2=False, vectors=None, up2=False,
-              out_vectors=False):
-        """One image's FP or BP (FC: the batch's) on the C-Core; the sums to the 32-bit map
-        `out`. vectors: FC FP reads `src` as vectors of that many blocks; out_vectors: FC BP
-        writes each image's vector (`store_map`); sub2: a stride-2 1x1 layer reads every
-        other row and column; up2: its BP writes every other one."""
+    def fp_bp(self, name, mode, ps, src, out, images, sub2=False, vectors=None, up2=False,
+              out_vectors=False, before=None, after=None):
+        """FP or BP of `images` (FC: [0], the batch as one map) on the C-Core; the sums to
+        the 32-bit map `out`; before(b) is emitted before image b's first load (what makes
+        its input), after(b) once image b's sums are stored. vectors: FC FP reads
+        `src` as vectors of that many blocks; out_vectors: FC BP writes each image's vector
+        (`store_map`); sub2: a stride-2 1x1 layer reads every other row and column; up2: its
+        BP writes every other one.
+
+        Weights that need several chunks stay in the buffer while every image passes (small
+        maps, many channels: the weights then load once per batch, the small maps once per
+        chunk); otherwise images go one by one, each through every chunk."""
         cfg, P, K = self.cfg, self.P, self.cfg.clusters
         ph, s, k = mode
         k1 = k == 1
@@ -314,40 +320,62 @@ class Compiler:
         gchunks = _chunks(outer, room // per_group)
         step = ccore.step(mode, cfg)
         emit_blk = real - 1
-        for g0 in range(0, n, g_band):
-            g1 = min(n, g0 + g_band)
-            base_, y0, y1 = ccore.band_rows(mode, g0, g1, hs, cfg)
-            row_off = g0 * step - base_
-            for c0, c1 in chunks:
-                cr = min(c1, real)
-                if cr <= c0:
-                    continue
-                if vectors is not None:
-                    xb = self.load_vectors(Buf.X, src, c0, cr, y0, y1)
-                    hmap, wmap = y1 - y0, 1
-                else:
-                    xb = self.load_map(Buf.X, src, b, c0, cr, y0, y1, sub2,
-                                       "RdAct" if fp else "RdErr")
-                    hmap, wmap = y1 - y0, ws
-                for o0, o1 in gchunks:
-                    if fp:
-                        wb = self.load_weights(ps, o0 * lanes, o1 * lanes, c0, c1)
-                        wblocks = c1 - c0
+        bands = [(g0, min(n, g0 + g_band)) for g0 in range(0, n, g_band)]
+
+        def work(b, gsel):
+            for g0, g1 in bands:
+                base_, y0, y1 = ccore.band_rows(mode, g0, g1, hs, cfg)
+                row_off = g0 * step - base_
+                for c0, c1 in chunks:
+                    cr = min(c1, real)
+                    if cr <= c0:
+                        continue
+                    if vectors is not None:
+                        xb = self.load_vectors(Buf.X, src, c0, cr, y0, y1)
+                        hmap, wmap = y1 - y0, 1
                     else:
-                        wb = self.load_weights(ps, c0, c1, o0 * lanes, o1 * lanes)
-                        wblocks = (o1 - o0) * lanes
-                    for og in range(o0, o1):
-                        for cb in range(c0, cr):
-                            emit = cb == emit_blk
+                        xb = self.load_map(Buf.X, src, b, c0, cr, y0, y1, sub2,
+                                           "RdAct" if fp else "RdErr")
+                        hmap, wmap = y1 - y0, ws
+                    for o0, o1 in gsel:
+                        if fp:
+                            wb = self.load_weights(ps, o0 * lanes, o1 * lanes, c0, c1)
+                            wblocks = c1 - c0
+                        else:
+                            wb = self.load_weights(ps, c0, c1, o0 * lanes, o1 * lanes)
+                            wblocks = (o1 - o0) * lanes
+                        for og in range(o0, o1):
+                            # The chunk's blocks in one descriptor, summed into one output.
                             pb = 0 if len(chunks) == 1 else og * (g1 - g0) * per_row
-                            t = Tile(mode, hmap, wmap, cr - c0, cb - c0, base_, g1 - g0,
-                                     wgroup=og - o0, wblk=cb - c0, wblocks=wblocks,
-                                     first=int(cb == 0), emit=int(emit), xbase=xb,
-                                     wbase=wb, pbase=pb)
-                            ccore.check_tile(t, cfg)
-                            self.emit(TileOp(t))
-                            if emit:
-                                self.store_map(t, out, b, row_off, o0, up2, out_vectors)
+                            t = Tile(mode, hmap, wmap, cr - c0, 0, base_, g1 - g0,
+                                     wgroup=og - o0, wblk=0, wblocks=wblocks,
+                                     first=int(c0 == 0), emit=int(cr - 1 == emit_blk),
+                                     xbase=xb, wbase=wb, pbase=pb)
+                            op = TileOp(t, cr - c0)
+                            for sub in (op.sub(cfg, 0), op.sub(cfg, -1)):
+                                ccore.check_tile(sub, cfg)
+                            self.emit(op)
+                            if cr - 1 == emit_blk:
+                                self.store_map(op.sub(cfg, -1), out, b, row_off, o0, up2,
+                                               out_vectors)
+
+        if len(gchunks) > 1 and len(images) > 1:
+            for b in images:
+                if before:
+                    before(b)
+            for gc in gchunks:
+                for b in images:
+                    work(b, [gc])
+            for b in images:
+                if after:
+                    after(b)
+        else:
+            for b in images:
+                if before:
+                    before(b)
+                work(b, gchunks)
+                if after:
+                    after(b)
 
     def store_map(self, t, out, b, row_off, group_off, up2=False, vectors=False):
         """An emitting tile's sums -> the 32-bit map `out` (image b). vectors: the tile's
@@ -418,19 +446,19 @@ class Compiler:
                                                 category="RdErr")
                         last = b == self.B - 1 and bi == len(bands) - 1
                         for og in range(oa, ob):
-                            for cb in range(ca, ca + cx):
-                                t = Tile(mode, y1 - y0, wx, cx, cb - ca, base_, g1 - g0,
-                                         eh=ey1 - ey0, ew=we, eblocks=ob - oa, eb=og - oa,
-                                         first=int(b == 0 and bi == 0), emit=int(last),
-                                         xbase=xb, ebase=eb_,
-                                         pbase=((og - oa) * ncb + cb - ca) * P)
-                                ccore.check_tile(t, cfg)
-                                self.emit(TileOp(t))
-                                if last:
-                                    self.emit(Store(layout, ps.g.ref(0), out_c=ps.cout_p,
-                                                    out_h=ps.cout_p, out_w=1, cb_off=ca,
-                                                    eb_off=oa, cblocks=cb_total),
-                                              {"WrGrad": P * K * (1 if ps.k1 else 9) * 4})
+                            t = Tile(mode, y1 - y0, wx, cx, 0, base_, g1 - g0,
+                                     eh=ey1 - ey0, ew=we, eblocks=ob - oa, eb=og - oa,
+                                     first=int(b == 0 and bi == 0), emit=int(last),
+                                     xbase=xb, ebase=eb_, pbase=(og - oa) * ncb * P)
+                            op = TileOp(t, cx)
+                            for sub in (op.sub(cfg, 0), op.sub(cfg, -1)):
+                                ccore.check_tile(sub, cfg)
+                            self.emit(op)
+                            if last:
+                                self.emit(Store(layout, ps.g.ref(0), out_c=ps.cout_p,
+                                                out_h=ps.cout_p, out_w=1, cb_off=ca,
+                                                eb_off=oa, cblocks=cb_total, count=cx),
+                                          {"WrGrad": cx * P * K * (1 if ps.k1 else 9) * 4})
 
     def _wg_fits(self, mode, g, hx, wx, he, we, ncb, nog):
         _, y0, y1 = ccore.band_rows(mode, 0, g, hx, self.cfg)

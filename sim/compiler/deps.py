@@ -43,13 +43,15 @@ def regions(d, cfg):
                         d.base + ibuf.entries(d.rows, d.w, d.blocks, cfg), True))
     elif d.op == Op.TILE:
         t = d.tile
+        last = d.sub(cfg, -1)
         out.append(("X", t.xbase, t.xbase + ibuf.entries(t.h, t.w, t.blocks, cfg), False))
         if t.mode.phase == 2:
             out.append(("E", t.ebase, t.ebase + ibuf.entries(t.eh, t.ew, t.eblocks, cfg),
                         False))
         else:
-            out.append(("W", t.wbase, t.wbase + ccore.weight_top(t, cfg) + 1, False))
-        out.append(("P", t.pbase, t.pbase + ccore.transfers(t, cfg), True))
+            top = max(ccore.weight_top(t, cfg), ccore.weight_top(last, cfg))
+            out.append(("W", t.wbase, t.wbase + top + 1, False))
+        out.append(("P", t.pbase, last.pbase + ccore.transfers(t, cfg), True))
     elif d.op == Op.STORE:
         if d.layout == StoreLayout.MAP32:
             if d.s_col == 0:                            # rows are images (FC vectors)
@@ -104,13 +106,20 @@ def _acore_regions(d, cfg, line):
     return out
 
 
+BUCKET = {"DRAM": 1 << 16}       # bytes per bucket of the DRAM's record index
+
+
 def dependencies(descs, cfg):
-    """Per descriptor: {unit: index of the latest descriptor of that unit it must follow}."""
-    recs = {}                 # space -> [(lo, hi, unit, index, write)]
+    """Per descriptor: {unit: index of the latest descriptor of that unit it must follow}.
+
+    Records: per space and bucket, the latest access per (range, unit, read/write) (a unit
+    runs in order, so an earlier access of the same range by the same unit adds nothing);
+    a write drops the records it covers."""
+    spaces = {}               # space -> {bucket: {key: (lo, hi, unit, index, write)}}
     deps = []
     for i, d in enumerate(descs):
         if d.op in (Op.HOST, Op.END):
-            recs.clear()
+            spaces.clear()
             deps.append({})
             continue
         u = d.unit
@@ -118,14 +127,23 @@ def dependencies(descs, cfg):
         for space, lo, hi, write in regions(d, cfg):
             if hi <= lo:
                 continue
-            keep = []
-            for r in recs.get(space, ()):
-                if r[0] < hi and lo < r[1] and r[2] != u and (write or r[4]):
-                    need[r[2]] = max(need.get(r[2], -1), r[3])
-                if not (write and lo <= r[0] and r[1] <= hi):
-                    keep.append(r)
-            keep.append((lo, hi, u, i, write))
-            recs[space] = keep
+            size = BUCKET.get(space, 1 << 30)
+            buckets = spaces.setdefault(space, {})
+            ids = range(lo // size, (hi - 1) // size + 1)
+            seen = set()
+            for bid in ids:
+                for key, r in list(buckets.get(bid, {}).items()):
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    if r[0] < hi and lo < r[1] and r[2] != u and (write or r[4]):
+                        need[r[2]] = max(need.get(r[2], -1), r[3])
+                    if write and lo <= r[0] and r[1] <= hi:
+                        for b2 in range(r[0] // size, (r[1] - 1) // size + 1):
+                            buckets.get(b2, {}).pop(key, None)
+            rec = (lo, hi, u, i, write)
+            for bid in ids:
+                buckets.setdefault(bid, {})[(lo, hi, u, write)] = rec
         deps.append(need)
     return deps
 

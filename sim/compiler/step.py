@@ -148,19 +148,17 @@ class _Net(Compiler):
         self.scale(ADD, z.exp, f"{name}.zsf", 0, -self.f.xhat_frac)
         self.scale(SET, f"{name}.emax", imm=NEG)
         mode = Mode(Phase.FP, 1 if k == 1 else s, k)
-        for b in range(B):
-            self.fp_bp(name, mode, ps, a, x32, b, sub2=(k == 1 and s == 2))
-        self.count(B * cout * n * k * k * cin)
-        for b in range(B):
+
+        def frn(b):
             self.run(Prog.FRN_FP, n, b, cg, cout, x0=(x32, Fmt.I32), code0=z,
                      out1=(xh, Fmt.CODE), fl_out=bm, emit=qe, param=ps.frn,
-                     shift=f"{name}.zsf", emax=f"{name}.emax",
-                     traffic={"RdSum": n * P * 4, "WrOut": n * P, "WrFRN": n * P + n
-                              * dram.flag_bytes(P) + 16 * P, "RdFRN": 12 * P})
+                     shift=f"{name}.zsf", emax=f"{name}.emax")
+        self.fp_bp(name, mode, ps, a, x32, range(B), sub2=(k == 1 and s == 2), after=frn)
+        self.count(B * cout * n * k * k * cin)
         self.fwd.append(("conv", name, spec, ps, a, dict(x32=x32, z=z, xh=xh, bm=bm, qe=qe)))
         return z
 
-    def run(self, prog, n, b, groups, chans, traffic=None, images=None, **ops):
+    def run(self, prog, n, b, groups, chans, images=None, **ops):
         """One A-Core run over image b's channel groups (b is None: `images` images, all of
         the batch by default); ops: operands (Act, Tensor, Ref, or one of them with a Fmt),
         slots by name, flags."""
@@ -194,8 +192,7 @@ class _Net(Compiler):
         if ops:
             raise TypeError(f"unknown A-Core operands {sorted(ops)}")
         from hw.isa.program import ACoreRun
-        scale = f["images"]
-        self.emit(ACoreRun(**f), {k: v * groups * scale for k, v in (traffic or {}).items()})
+        self.emit(ACoreRun(**f))
 
     def _line(self, t):
         """An operand (a Ref, an Act or a Tensor) as a line address."""
@@ -218,8 +215,7 @@ class _Net(Compiler):
         cg, n = -(-zb.c // self.P), zb.h * zb.w
         for b in range(self.B):
             self.run(Prog.ADD, n, b, cg, zb.c, x0=(zb, Fmt.CODE), x1=(zs, Fmt.CODE),
-                     code0=out, sa=zb.exp, sb=zs.exp, shift=f"{name}.sf",
-                     traffic={"RdAct": 2 * n * self.P, "WrOut": n * self.P})
+                     code0=out, sa=zb.exp, sb=zs.exp, shift=f"{name}.sf")
         self.fwd.append(("res", name, spec, None, a,
                          dict(branch=self.fwd[first:], zb=zb, zs=zs, out=out)))
         del self.fwd[first:-1]
@@ -233,7 +229,7 @@ class _Net(Compiler):
         logits = self.act(f"{name}.logits", cout, self.B, 1, 4, "sums", batch=1)
         self.scale(ADD, f"{name}.ewq", f"{name}.ew", f"{name}.wsf")
         self.scale(ADD, logits.exp, a.exp, f"{name}.ewq")
-        self.fp_bp(name, Mode(Phase.FP, 1, 1), ps, a, logits, 0, vectors=vec)
+        self.fp_bp(name, Mode(Phase.FP, 1, 1), ps, a, logits, [0], vectors=vec)
         self.count(self.B * cin * cout)
         self.fwd.append(("fc", name, spec, ps, a, dict(logits=logits)))
         return logits
@@ -292,20 +288,23 @@ class _Net(Compiler):
         self.scale(SUB, f"{name}.edx", dz.exp, f"{name}.ex", dx_exp_bias(cfg))
         self.scale(ADD, f"{name}.edx", f"{name}.edx", f"{name}.emax")
         self.scale(ADD, err.exp, f"{name}.edx", f"{name}.esf")
-        for b in range(B):
-            self.run(Prog.FRN_BP, n, b, cg, cout, x0=(dz, Fmt.I32), x1=(t["xh"], Fmt.CODE),
-                     fl_in=t["bm"], state=t["qe"], param=ps.frn, emax=f"{name}.emax",
-                     code0=err, emit=fe, shift=f"{name}.esf", stochastic=True,
-                     traffic={"RdSum": n * P * 4, "RdFRN": n * P + n * dram.flag_bytes(P)
-                              + 20 * P, "WrOut": n * P, "WrFRN": 24 * P})
         din = None
         if need:
             din = self.act(f"{name}.din", cin, a.h, a.w, 4, "sums")
             self.scale(ADD, din.exp, err.exp, f"{name}.ewq")
+        frn = lambda b: self.run(
+            Prog.FRN_BP, n, b, cg, cout, x0=(dz, Fmt.I32), x1=(t["xh"], Fmt.CODE),
+            fl_in=t["bm"], state=t["qe"], param=ps.frn, emax=f"{name}.emax", code0=err,
+            emit=fe, shift=f"{name}.esf", stochastic=True)
+        if need:
+            # Image b's errors come from the A-Core while the C-Core runs image b - 1's BP.
             mode = Mode(Phase.BP, 1 if k == 1 else s, k)
-            for b in range(B):
-                self.fp_bp(name, mode, ps, err, din, b, up2=(k == 1 and s == 2))
+            self.fp_bp(name, mode, ps, err, din, range(B), up2=(k == 1 and s == 2),
+                       before=frn)
             self.count(B * cout * n * k * k * cin)
+        else:
+            for b in range(B):
+                frn(b)
         self.where = (name, "WG")
         self.wg(name, ps, a, err, s)
         self.count(B * cout * n * k * k * cin)
@@ -316,8 +315,7 @@ class _Net(Compiler):
         stride = dram.emit_stride(cg, B, P, self.line)
         for j, (p, eg) in enumerate((("gamma", "eg_gamma"), ("beta", None), ("tau", None))):
             self.run(Prog.SUM, B, None, cg, cout, images=1, img_total=1,
-                     x0=(fe.ref(j * stride, line=True), Fmt.I64), emit=ps.frn_sums[j],
-                     traffic={"RdFRN": B * P * 8, "WrFRN": P * 8})
+                     x0=(fe.ref(j * stride, line=True), Fmt.I64), emit=ps.frn_sums[j])
         self.scale(ADD, f"{name}.eg_gamma", dz.exp, 0, self.f.xhat_exp)
         row = ps.frn.meta["row"]
         for j, (p, eg) in enumerate((("gamma", f"{name}.eg_gamma"), ("beta", dz.exp),
@@ -327,8 +325,7 @@ class _Net(Compiler):
                                                        Fmt.I32),
                      x2=ps.frn.ref(j * row, line=True), raw0=ps.frn.ref(j * row, line=True),
                      out1=(ps.frn_v.ref(j * row, line=True), Fmt.I32),
-                     param=ps.frn_hyper[j], sa=eg, sb=f"{name}.ev_{p}", tensor_pass=False,
-                     traffic={"RdWU": cg * P * 16, "WrWU": cg * P * 8})
+                     param=ps.frn_hyper[j], sa=eg, sb=f"{name}.ev_{p}", tensor_pass=False)
         return din
 
     def update(self, name, ps, eg):
@@ -349,8 +346,7 @@ class _Net(Compiler):
                      x2=ps.wm.ref(4 * off, line=True), raw0=ps.wm.ref(4 * off, line=True),
                      code0=ps.wq.ref(off, line=True),
                      out1=(ps.v.ref(4 * off, line=True), Fmt.I32), param=ps.hyper,
-                     sa=eg, sb=f"{name}.ev", shift=f"{name}.wnx", tensor_pass=False,
-                     traffic={"RdWU": n * P * 12, "WrWU": n * P * 9})
+                     sa=eg, sb=f"{name}.ev", shift=f"{name}.wnx", tensor_pass=False)
             d = self.descs[-1]
             if r == 0 or r == len(starts) - 1:
                 from dataclasses import replace
@@ -373,12 +369,12 @@ class _Net(Compiler):
             self.scale(ADD, tt.exp, src.exp, sf)
             for b in range(B):
                 self.run(Prog.COPY, n, b, cg, c, x0=(src, Fmt.I32), code0=tt, shift=sf,
-                         stochastic=True, traffic={"RdSum": n * P * 4, "WrOut": n * P})
+                         stochastic=True)
         din = self.act(f"{name}.din", c, h, w, 4, "sums")
         self.scale(MAX, din.exp, t1.exp, t2.exp, -(self.f.coef_bits - 2))
         for b in range(B):
             self.run(Prog.ADD, n, b, cg, c, x0=(t1, Fmt.CODE), x1=(t2, Fmt.CODE), raw0=din,
-                     sa=t1.exp, sb=t2.exp, traffic={"RdAct": 2 * n * P, "WrOut": n * P * 4})
+                     sa=t1.exp, sb=t2.exp)
         return din
 
     def fc_bp(self, name, ps, a, t, need):
@@ -389,7 +385,7 @@ class _Net(Compiler):
         if need:
             din = self.act(f"{name}.din", a.c, a.h, a.w, 4, "sums")
             self.scale(ADD, din.exp, err.exp, f"{name}.ewq")
-            self.fp_bp(name, Mode(Phase.BP, 1, 1), ps, err, din, 0, out_vectors=True)
+            self.fp_bp(name, Mode(Phase.BP, 1, 1), ps, err, din, [0], out_vectors=True)
             self.count(B * ps.cin * ps.cout)
         self.where = (name, "WG")
         self.wg(name, ps, a, err, 1, vectors=ps.cin // P)

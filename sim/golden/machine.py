@@ -142,7 +142,7 @@ class Machine:
                     need = [v for v in UNITS if d.wait & v]
                     if any(not tokens[(v, u)] for v in need):
                         break
-                    if d.op == Op.STORE and not self.emitted:
+                    if d.op == Op.STORE and len(self.emitted) < d.count:
                         break
                     queues[u].popleft()
                     clocks = [tokens[(v, u)].popleft() for v in need]
@@ -184,24 +184,24 @@ class Machine:
             self.vc[u] = dict(top)
 
     def _touch(self, space, lo, hi, write, index):
-        """Record an access to [lo, hi) of a space; raise if it races with another unit's."""
+        """Record an access to [lo, hi) of a space; raise if it races with another unit's.
+        Per range and unit only the latest access counts (a unit runs in order)."""
         if hi <= lo:
             return
         u = self._unit
         vc = self.vc[u]
-        recs = self.access.setdefault(space, [])
-        keep = []
-        for r in recs:
-            overlap = r.lo < hi and lo < r.hi
-            if overlap and r.unit != u and (write or r.write) and vc[r.unit] < r.epoch:
+        recs = self.access.setdefault(space, {})
+        for r in list(recs.values()):
+            if r.lo < hi and lo < r.hi and r.unit != u and (write or r.write) \
+                    and vc[r.unit] < r.epoch:
                 raise RaceError(f"{space} [{lo:#x}, {hi:#x}): descriptor {index} "
                                 f"({u.name}, {'write' if write else 'read'}) is not ordered "
                                 f"after descriptor {r.index} ({r.unit.name}, "
                                 f"{'write' if r.write else 'read'})")
-            if not (write and lo <= r.lo and r.hi <= hi):
-                keep.append(r)
-        keep.append(_Access(lo, hi, write, u, vc[u], index))
-        self.access[space] = keep
+        if write:
+            for key in [k for k, r in recs.items() if lo <= r.lo and r.hi <= hi]:
+                del recs[key]
+        recs[(lo, hi, u, write)] = _Access(lo, hi, write, u, vc[u], index)
 
     # --- the descriptors ---------------------------------------------------------------------
 
@@ -299,7 +299,11 @@ class Machine:
         return pint.decode(w, cfg.pint)
 
     def _tile(self, i, d):
-        t, cfg = d.tile, self.cfg
+        for t in d.tiles(self.cfg):
+            self._one_tile(i, t)
+
+    def _one_tile(self, i, t):
+        cfg = self.cfg
         ccore.check_tile(t, cfg)
         ph, s, k = t.mode
         K, P, W = cfg.clusters, cfg.pe_cols, cfg.wpus
@@ -343,16 +347,17 @@ class Machine:
         return ch - t.wgroup * K
 
     def _rows(self, n):
-        return [[0] * ccore.lanes(self.cfg) for _ in range(n)]
+        return np.zeros((n, ccore.lanes(self.cfg)), np.int64)
 
     def _accumulate(self, t, rows, first):
         """Rows of exact sums -> the partial-sum buffer (saturated to acc_bits with the flag,
         as a MAC delivers them); with `emit`, the new sums go to the emitted queue."""
+        vals, ovf = conv.saturate(np.asarray(rows, np.int64), self.cfg.acc_bits)
         out = []
-        for a, row in enumerate(rows):
-            vals = [conv.saturate(np.int64(v), self.cfg.acc_bits) for v in row]
+        for a in range(len(rows)):
             got = self.psum.accumulate(first, t.pbase + a,
-                                       [(int(v), int(o)) for v, o in vals], emit=bool(t.emit))
+                                       list(zip(vals[a].tolist(), ovf[a].astype(int).tolist())),
+                                       emit=bool(t.emit))
             out.append(got)
         if t.emit:
             self.emitted.append((t, out))
@@ -383,8 +388,13 @@ class Machine:
                              t.first and w == 0)
 
     def _store(self, i, d):
+        if len(self.emitted) < d.count:
+            raise ValueError(f"a STORE of {d.count} tiles with {len(self.emitted)} emitted")
+        for _ in range(d.count):
+            self._store_one(i, d, *self.emitted.popleft())
+
+    def _store_one(self, i, d, t, rows):
         cfg, G = self.cfg, self.cfg.apus
-        t, rows = self.emitted.popleft()
         t = t.replace(row0=t.row0 + d.row_off, wgroup=t.wgroup + d.group_off,
                       cb=t.cb + d.cb_off, eb=t.eb + d.eb_off)
         # up2: the tile's outputs are every other row and column of the stored map.

@@ -18,7 +18,8 @@ import numpy as np
 from sim.golden import acore_float as frn
 from sim.golden.conv import conv_bp, conv_fp, conv_wg, fc_bp, fc_fp, fc_wg
 
-__all__ = ["DIGITS_NET", "check_arch", "init_params", "build_layers", "FloatNet", "Int8Quant"]
+__all__ = ["DIGITS_NET", "NETWORKS", "check_arch", "init_params", "build_layers", "FloatNet",
+           "Int8Quant"]
 
 F32 = np.float32
 
@@ -30,6 +31,52 @@ DIGITS_NET = [
     ("conv", 32, 32, 1, 1),
     ("fc", 32 * 4 * 4, 10),
 ]
+
+
+def _basic(cin, cout, stride):
+    """A ResNet basic block: two 3x3 convs, a 1x1 stride-2 projection where the shape
+    changes."""
+    branch = [("conv", cin, cout, 3, stride), ("conv", cout, cout, 3, 1)]
+    if stride == 1 and cin == cout:
+        return ("res", branch)
+    return ("res", branch, ("conv", cin, cout, 1, stride))
+
+
+def _resnet18():
+    arch = [("conv", 3, 64, 7, 2), ("maxpool", 3, 2, 1)]
+    c = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        arch += [_basic(c, cout, stride), _basic(cout, cout, 1)]
+        c = cout
+    return arch + [("gap",), ("fc", 512, 1000)]
+
+
+def _resnet20():
+    arch = [("conv", 3, 16, 3, 1)]
+    c = 16
+    for cout, stride in ((16, 1), (32, 2), (64, 2)):
+        arch += [_basic(c, cout, stride), _basic(cout, cout, 1), _basic(cout, cout, 1)]
+        c = cout
+    return arch + [("gap",), ("fc", 64, 10)]
+
+
+def _vgg16():
+    arch, c = [], 3
+    for stage in ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)):
+        for cout in stage:
+            arch.append(("conv", c, cout, 3, 1))
+            c = cout
+        arch.append(("maxpool", 2, 2))
+    return arch + [("fc", 512, 10)]
+
+
+# The paper's three benchmark networks (Table III), as (description, input [C, H, W]); every
+# conv is conv + L1-FRN + TLU. ResNet shortcuts that change shape are 1x1 stride-2 convs.
+NETWORKS = {
+    "ResNet18": (_resnet18(), (3, 224, 224)),
+    "CIFAR-ResNet20": (_resnet20(), (3, 32, 32)),
+    "CIFAR-VGG16": (_vgg16(), (3, 32, 32)),
+}
 
 
 def _flat(arch):
