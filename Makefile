@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
 
-.PHONY: verilog test lint fig3 resources bench train clean distclean
+.PHONY: verilog test lint fig3 resources bench bench-networks train clean distclean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
@@ -41,6 +41,11 @@ bench: $(VENV)/.installed
 	$(PY) -m sim.bench --out docs/bench_ccore.md
 	$(PY) -m sim.bench_tiles --out docs/bench_tiles.md
 	$(PY) -m sim.bench_acore --out docs/bench_acore.md
+
+## bench-networks: ResNet18, CIFAR-ResNet20, CIFAR-VGG16 compiled and timed by the cycle model
+## (no Verilator, about a minute), into docs/bench_networks.md and docs/bench_networks_*.png
+bench-networks: $(VENV)/.installed
+	$(PY) -m sim.bench_networks --out docs
 
 ## train: the digits CNN in float32, INT8 and PINT8 (golden model), into docs/train_digits.*
 train: $(VENV)/.installed

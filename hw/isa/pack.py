@@ -2,8 +2,8 @@
 
 `pack(layout, value)`: a StructLayout takes a mapping with exactly its fields, an ArrayLayout
 a sequence of exactly its length, an enum-shaped field a member of that enum (or the integer
-of one), a plain field an int that fits its width and signedness. A field whose shape is
-itself a layout may also be given as an int: its raw bits (a PINT code), which must fit.
+of one), a plain field an int that fits its width and signedness. A `range` field takes a value
+in the range. A field whose shape is itself a layout may also be given as an int: its raw bits (a PINT code), which must fit.
 Anything missing, unknown or too wide raises ValueError or TypeError naming the field.
 `unpack` is the inverse; it returns plain ints for enum fields.
 """
@@ -80,6 +80,8 @@ def pack(layout, value, what="value"):
         return v & ((1 << width(layout)) - 1)
     shape = Shape.cast(layout)
     v = _int(value, what)
+    if isinstance(layout, range) and v not in layout:
+        raise ValueError(f"{what} = {v} is not in [{layout.start}, {layout.stop - 1}]")
     lo, hi = (-(1 << (shape.width - 1)), 1 << (shape.width - 1)) if shape.signed \
         else (0, 1 << shape.width)
     if not lo <= v < hi:

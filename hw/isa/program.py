@@ -127,7 +127,7 @@ def layout(cfg, op):
                    "row_off": signed(16), "group_off": n16, "cb_off": n16,
                    "eb_off": n16, "s_blk": s32, "s_row": s32, "s_col": s32, "cblocks": n16,
                    "up2": 1, "count": range(1, (1 << cfg.ibuf_bits) + 1)},
-        Op.ACORE: {"prog": Program, "n": range(cfg.acore.max_n + 1),
+        Op.ACORE: {"prog": Program, "n": range(1, cfg.acore.max_n + 1),
                    "images": n12, "groups": n12, "i0": n12, "g0": n12, "img_total": n12,
                    "grp_total": n12, "chans": n16,
                    "x0": line, "x0_fmt": Fmt, "x1": line, "x1_fmt": Fmt, "x2": line,
@@ -359,8 +359,7 @@ def decode(cfg, word):
     head = {"wait": f.pop("wait"), "signal": f.pop("signal")}
     f.pop("op")
     if op == Op.TILE:
-        return TileOp(Tile.unpack(cfg, pack(ccore_tile_layout(cfg), f["tile"])), f["nblk"],
-                      **head)
+        return TileOp(Tile.from_fields(f["tile"]), f["nblk"], **head)
     if op == Op.SYNC:
         return Sync(unit_=[u for u, b in _UNIT_BITS.items() if b == f["unit"]][0], **head)
     if op == Op.STORE:

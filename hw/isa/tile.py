@@ -89,9 +89,12 @@ class Tile:
 
     @classmethod
     def unpack(cls, cfg, bits):
-        d = unpack(ccore_tile_layout(cfg), bits)
-        d["mode"] = Mode.from_bits(d["mode"])
-        return cls(**d)
+        return cls.from_fields(unpack(ccore_tile_layout(cfg), bits))
+
+    @classmethod
+    def from_fields(cls, d):
+        """From the layout's fields (as `unpack` gives them); an undefined mode raises."""
+        return cls(**{**d, "mode": Mode.from_bits(d["mode"])})
 
     def replace(self, **changes):
         return replace(self, **changes)

@@ -352,8 +352,7 @@ class Compiler:
                                      first=int(c0 == 0), emit=int(cr - 1 == emit_blk),
                                      xbase=xb, wbase=wb, pbase=pb)
                             op = TileOp(t, cr - c0)
-                            for sub in (op.sub(cfg, 0), op.sub(cfg, -1)):
-                                ccore.check_tile(sub, cfg)
+                            ccore.check_tile(t, cfg, op.nblk)
                             self.emit(op)
                             if cr - 1 == emit_blk:
                                 self.store_map(op.sub(cfg, -1), out, b, row_off, o0, up2,
@@ -407,10 +406,19 @@ class Compiler:
         og_total, cb_total = ps.cout_p // K, ps.cin_p // P
         real = vectors if vectors is not None else -(-x.c // P)
         pairs = pdepth // P
-        ncb = min(cb_total, pairs)
-        nog = max(1, min(og_total, pairs // ncb))
         hx, wx, he, we = (1, 1, 1, 1) if vectors is not None else (x.h, x.w, e.h, e.w)
         n = ccore.groups_for(mode, he, cfg)
+        # Windows of ncb x nog pairs: every image's maps load once per window, so choose
+        # the shape that loads the fewest buffer entries over the batch.
+        x_blk = ibuf.entries(hx, wx, 1, cfg)
+        e_blk = ibuf.entries(he, we, 1, cfg)
+
+        def load_cost(ncb):
+            nog = max(1, min(og_total, pairs // ncb))
+            windows = -(-min(cb_total, real) // ncb) * -(-og_total // nog)
+            return windows * (ncb * x_blk + nog * e_blk), ncb
+        ncb = min(load_cost(c) for c in range(1, min(cb_total, pairs) + 1))[1]
+        nog = max(1, min(og_total, pairs // ncb))
         while True:
             g_band = next((g for g in range(n, 0, -1)
                            if self._wg_fits(mode, g, hx, wx, he, we, ncb, nog)), 0)
@@ -451,8 +459,7 @@ class Compiler:
                                      first=int(b == 0 and bi == 0), emit=int(last),
                                      xbase=xb, ebase=eb_, pbase=(og - oa) * ncb * P)
                             op = TileOp(t, cx)
-                            for sub in (op.sub(cfg, 0), op.sub(cfg, -1)):
-                                ccore.check_tile(sub, cfg)
+                            ccore.check_tile(t, cfg, cx)
                             self.emit(op)
                             if last:
                                 self.emit(Store(layout, ps.g.ref(0), out_c=ps.cout_p,

@@ -42,16 +42,15 @@ def regions(d, cfg):
             out.append((d.buf.name, d.base,
                         d.base + ibuf.entries(d.rows, d.w, d.blocks, cfg), True))
     elif d.op == Op.TILE:
+        # (The partial-sum buffer is the C-Core's alone: no other unit to order against.)
         t = d.tile
-        last = d.sub(cfg, -1)
         out.append(("X", t.xbase, t.xbase + ibuf.entries(t.h, t.w, t.blocks, cfg), False))
         if t.mode.phase == 2:
             out.append(("E", t.ebase, t.ebase + ibuf.entries(t.eh, t.ew, t.eblocks, cfg),
                         False))
         else:
-            top = max(ccore.weight_top(t, cfg), ccore.weight_top(last, cfg))
+            top = max(ccore.weight_top(t, cfg), ccore.weight_top(t, cfg, d.nblk))
             out.append(("W", t.wbase, t.wbase + top + 1, False))
-        out.append(("P", t.pbase, last.pbase + ccore.transfers(t, cfg), True))
     elif d.op == Op.STORE:
         if d.layout == StoreLayout.MAP32:
             if d.s_col == 0:                            # rows are images (FC vectors)

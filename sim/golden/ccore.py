@@ -318,17 +318,35 @@ def tile_reads(layer, tile):
     return out
 
 
-def weight_top(tile, cfg):
-    """The largest weight-buffer address (from `wbase`) a tile's weight reads touch."""
-    g, b, cb = tile.wgroup, tile.wblk, tile.wblocks
+def weight_top(tile, cfg, nblk=1):
+    """The largest weight-buffer address (from `wbase`) a tile's weight reads touch (of the
+    last of `nblk` tiles whose weight block advances)."""
+    g, b, cb = tile.wgroup, tile.wblk + nblk - 1, tile.wblocks
     bp = tile.mode.phase == Phase.BP
     if tile.mode.k == 1:
         return b * (cb // LANES) + g if bp else (LANES * g + LANES - 1) * (cb // LANES) + b // LANES
     return ((b * cb + g) if bp else (g * cb + b)) * 3 + 2
 
 
-def check_tile(tile, cfg):
-    """Raise ValueError naming why the C-Core would refuse the tile (its `error`)."""
+def check_tile(tile, cfg, nblk=1):
+    """Raise ValueError naming why the C-Core would refuse the tile (its `error`); with
+    nblk, the same for the run of `nblk` tiles a TILE descriptor makes of it (channel block
+    advancing; WG: pbase too, by pe_cols)."""
+    if nblk > 1:
+        check_tile(tile, cfg)
+        last = tile.cb + nblk - 1
+        if last >= tile.blocks:
+            raise ValueError(f"channel block {last} of a map with {tile.blocks}")
+        ph = tile.mode.phase
+        if ph == Phase.WG and tile.pbase + nblk * cfg.pe_cols > 1 << cfg.psum_bits:
+            raise ValueError(f"sums from {tile.pbase} overrun the partial-sum buffer")
+        if ph != Phase.WG:
+            inner = tile.wblk + nblk - 1 if ph == Phase.FP else \
+                (LANES * tile.wgroup + LANES - 1 if tile.mode.k == 1 else tile.wgroup)
+            if inner >= tile.wblocks or \
+                    tile.wbase + weight_top(tile, cfg, nblk) >= 1 << cfg.wbuf_bits:
+                raise ValueError("the weight read is outside the layer or the weight buffer")
+        return
     ph, s, k = tile.mode
     depth, wd, pd = 1 << cfg.ibuf_bits, 1 << cfg.wbuf_bits, 1 << cfg.psum_bits
     if k == 1 and ph == Phase.WG:
