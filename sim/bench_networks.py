@@ -20,6 +20,8 @@ from sim.train.net import NETWORKS
 # stride-2 layers insert), and its PE utilization (Section V).
 PAPER = {"ResNet18": (59.2, 811.25, 91.2), "CIFAR-ResNet20": (2352.9, 658.64, 83.1),
          "CIFAR-VGG16": (326.5, 610.98, 88.6)}
+KINDS = ["weights (PINT)", "weights (master)", "velocities", "gradients", "frn params",
+         "sgd coefficients", "activations", "errors", "sums", "frn state", "frn gradients"]
 SHOWN = ["Calc", "A-Core", "RdAct", "RdWt", "WrOut", "RdFRN", "WrFRN", "RdWU", "WrWU", "RdSum",
          "WrSum", "WrGrad"]
 
@@ -43,7 +45,7 @@ def summary(name, step, r, cfg, compile_s):
             "ips": 1 / per_image, "gops": gops, "util": util, "macs": macs / step.batch,
             "descs": len(step.descs), "compile": compile_s, "hosts": len(step.hosts),
             "dram_mb": sum(v for k, v in r.bytes.items()) / step.batch / 1e6,
-            "busy": {u.name: b / r.cycles for u, b in r.busy.items()},
+            "busy": {u.name: b / r.cycles for u, b in r.busy.items()}, "bytes": r.bytes,
             "footprint": step.plan.footprint}
 
 
@@ -71,6 +73,8 @@ def figure(name, rows, path):
     phases = ["FP", "BP", "WG", "WU"]
     fig, axes = plt.subplots(len(phases), 1, figsize=(max(8, 0.28 * len(rows) / 2 + 4), 11))
     colors = plt.get_cmap("tab20").colors
+    from matplotlib.patches import Patch
+    used = [c for c in SHOWN if any(r[c] for r in rows)]
     for ax, ph in zip(axes, phases):
         sel = [r for r in rows if r["phase"] == ph]
         xs = range(len(sel))
@@ -79,17 +83,18 @@ def figure(name, rows, path):
             vals = [r[cat] / 1e3 for r in sel]
             if not any(vals):
                 continue
-            ax.bar(xs, vals, bottom=bottom, color=colors[i % 20], label=cat, width=0.8)
+            ax.bar(xs, vals, bottom=bottom, color=colors[i % 20], width=0.8)
             bottom = [b + v for b, v in zip(bottom, vals)]
-        ax.plot(xs, [r["span"] / 1e3 for r in sel], "k_", markersize=10, mew=2,
-                label="elapsed")
+        ax.plot(xs, [r["span"] / 1e3 for r in sel], "k_", markersize=10, mew=2)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([r["layer"].split(".")[-1] for r in sel], rotation=90, fontsize=6)
         ax.set_ylabel(f"{ph}: kcycles")
-    axes[0].legend(ncol=7, fontsize=7, loc="upper right")
+    handles = [Patch(color=colors[SHOWN.index(c) % 20], label=c) for c in used]
+    handles.append(plt.Line2D([], [], color="k", marker="_", ls="", mew=2, label="elapsed"))
+    fig.legend(handles=handles, ncol=len(handles), fontsize=7, loc="lower center")
     fig.suptitle(f"{name}: time each resource spends per layer and phase (stacked) and the "
                  f"layer's elapsed time (black), one training step")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -180,6 +185,27 @@ def write(results, hosts, cfg, dram, batch):
         lines.append(f"| {s['name']} | {ips} | {gops} | {util}% | "
                      f"{2 * s['macs'] * ips / 1e9:.0f} | {s['ips']:.1f} | {s['gops']:.0f} | "
                      f"{100 * s['util']:.1f}% |")
+    lines += ["", f"DRAM bytes per image by category (batch {batch}; RdSum and WrSum are the "
+              "C-Core's 32-bit sums on their way to the A-Core through DRAM):", "",
+              "| network | " + " | ".join(perf.CATEGORIES) + " | total (MB) |",
+              "|---|" + "---:|" * (len(perf.CATEGORIES) + 1)]
+    for s in results:
+        if s["batch"] == batch:
+            tot = sum(s["bytes"].values())
+            lines.append(f"| {s['name']} | " + " | ".join(
+                f"{100 * s['bytes'][c] / tot:.0f}%" for c in perf.CATEGORIES)
+                + f" | {tot / s['batch'] / 1e6:.1f} |")
+    lines += ["", f"The DRAM plan at batch {batch} (MB): every tensor of the step, with the memory of "
+              "dead ones reused (`sim/compiler/plan.py`):", "",
+              "| network | " + " | ".join(KINDS) + " | footprint | without reuse |",
+              "|---|" + "---:|" * (len(KINDS) + 2)]
+    for s in results:
+        if s["batch"] == batch:
+            kinds, foot, no_reuse = s["step"].plan.report()
+            by = {k: b for k, b, _ in kinds}
+            lines.append(f"| {s['name']} | " + " | ".join(f"{by.get(k, 0) / 1e6:.1f}"
+                                                          for k in KINDS)
+                         + f" | {foot / 1e6:.1f} | {no_reuse / 1e6:.1f} |")
     lines += ["", "## Where the time goes", ""]
     for s in results:
         if s["batch"] != batch:
