@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from hw.config import vc709
-from hw.isa.program import Op
 from sim import perf
 from sim.compiler.step import compile_step
 from sim.golden import ccore
@@ -195,8 +194,8 @@ def write(results, hosts, cfg, dram, batch):
             lines.append(f"| {s['name']} | " + " | ".join(
                 f"{100 * s['bytes'][c] / tot:.0f}%" for c in perf.CATEGORIES)
                 + f" | {tot / s['batch'] / 1e6:.1f} |")
-    lines += ["", f"The DRAM plan at batch {batch} (MB): every tensor of the step, with the memory of "
-              "dead ones reused (`sim/compiler/plan.py`):", "",
+    lines += ["", f"The DRAM plan at batch {batch} (MB): every tensor of the step, with the "
+              "memory of dead ones reused (`sim/compiler/plan.py`):", "",
               "| network | " + " | ".join(KINDS) + " | footprint | without reuse |",
               "|---|" + "---:|" * (len(KINDS) + 2)]
     for s in results:
@@ -211,7 +210,6 @@ def write(results, hosts, cfg, dram, batch):
         if s["batch"] != batch:
             continue
         rows = sorted(s["rows"], key=lambda r: -r["span"])[:8]
-        total = sum(r["span"] for r in s["rows"])
         lines += [f"**{s['name']}** (figure: `bench_networks_{s['name']}.png`; the eight "
                   f"longest layer phases; spans overlap, so they do not add up to the step):",
                   "",

@@ -21,11 +21,11 @@ Rules (measured on the RTL: `docs/bench_tiles.md`, `docs/bench_acore.md`):
   after DRAM_LAT cycles; bursts round to whole bus beats.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hw.isa.apu import EMITS, Program
 from hw.isa.modes import Phase
-from hw.isa.program import Buf, Fmt, Op, StoreLayout, Unit, line_bytes
+from hw.isa.program import Buf, Fmt, Op, StoreLayout, Unit
 from sim.golden import ccore, dram
 
 __all__ = ["Dram", "tile_cycles", "acore_cycles", "simulate", "Result", "CATEGORIES",
@@ -145,7 +145,7 @@ def _stream_bytes(d, eb, cfg):
 
 def acore_traffic(d, cfg):
     """{category: bytes} a run reads and writes (from its operands)."""
-    apus, line = cfg.apus, line_bytes(cfg)
+    apus = cfg.apus
     out = {}
 
     def add(cat, nbytes):

@@ -2,8 +2,9 @@
 
 `pack(layout, value)`: a StructLayout takes a mapping with exactly its fields, an ArrayLayout
 a sequence of exactly its length, an enum-shaped field a member of that enum (or the integer
-of one), a plain field an int that fits its width and signedness. A `range` field takes a value
-in the range. A field whose shape is itself a layout may also be given as an int: its raw bits (a PINT code), which must fit.
+of one), a plain field an int that fits its width and signedness, a `range` field a value in
+the range. A field whose shape is itself a layout may also be given as an int: its raw bits
+(a PINT code), which must fit.
 Anything missing, unknown or too wide raises ValueError or TypeError naming the field.
 `unpack` is the inverse; it returns plain ints for enum fields.
 """

@@ -16,12 +16,9 @@ and in-hindsight shifts live in the scalar table and follow the whole-tensor mod
 
 from dataclasses import dataclass, field
 
-import numpy as np
 
-from hw.isa.apu import Program as Prog
 from hw.isa.modes import LANES, Mode, Phase
-from hw.isa.program import (SLOTS, ACoreRun, Buf, End, Fmt, Host, Load, Scale, ScaleOp,
-                            Store, StoreLayout, TileOp, line_bytes)
+from hw.isa.program import (SLOTS, Buf, Host, Load, Scale, Store, StoreLayout, TileOp, line_bytes)
 from hw.isa.tile import Tile
 from sim.golden import ccore, conv, dram
 from sim.golden import input_buffer as ibuf
@@ -231,7 +228,7 @@ class Compiler:
     def load_weights(self, ps, q0, q1, c0, c1):
         """Rows [q0, q1) (output channel div clusters) x input blocks [c0, c1) of a weight
         image, as a layer of its own in the weight buffer; returns its base."""
-        cfg, P, nb = self.cfg, self.P, 3 * self.cfg.clusters
+        P, nb = self.P, 3 * self.cfg.clusters
         key = (ps.name, q0, q1, c0, c1)
         if (base := self._cached(Buf.W, key)) is not None:
             return base
@@ -399,14 +396,18 @@ class Compiler:
     def wg(self, name, ps, x, e, stride, vectors=None):
         """WG over the batch: windows of (output group, input block) pairs, P partial-sum
         addresses each, into which every image's bands accumulate; dw (a 1x1 or FC layer's:
-        the centre tap of 3x3 WG) to the gradient image."""
+        the centre tap of 3x3 WG) to the gradient image. FC (vectors: the input's blocks):
+        the batch is one map of B rows by 1 column, the images' vectors (x) and errors (e)
+        as rows: the centre tap of 3x3 WG over it is sum_b e[b, o] x[b, c]."""
         cfg, P, K = self.cfg, self.P, self.cfg.clusters
         depth, pdepth = 1 << cfg.ibuf_bits, 1 << cfg.psum_bits
         mode = Mode(Phase.WG, stride, 3)
         og_total, cb_total = ps.cout_p // K, ps.cin_p // P
         real = vectors if vectors is not None else -(-x.c // P)
         pairs = pdepth // P
-        hx, wx, he, we = (1, 1, 1, 1) if vectors is not None else (x.h, x.w, e.h, e.w)
+        B = self.B
+        hx, wx, he, we = (B, 1, B, 1) if vectors is not None else (x.h, x.w, e.h, e.w)
+        images = [0] if vectors is not None else range(B)
         n = ccore.groups_for(mode, he, cfg)
         # Windows of ncb x nog pairs: every image's maps load once per window, so choose
         # the shape that loads the fewest buffer entries over the batch.
@@ -416,7 +417,7 @@ class Compiler:
         def load_cost(ncb):
             nog = max(1, min(og_total, pairs // ncb))
             windows = -(-min(cb_total, real) // ncb) * -(-og_total // nog)
-            return windows * (ncb * x_blk + nog * e_blk), ncb
+            return windows * (ncb * x_blk + nog * e_blk) * len(images), ncb
         ncb = min(load_cost(c) for c in range(1, min(cb_total, pairs) + 1))[1]
         nog = max(1, min(og_total, pairs // ncb))
         while True:
@@ -439,20 +440,19 @@ class Compiler:
                 cx = min(ca + ncb, real) - ca
                 if cx <= 0:
                     continue                # blocks beyond the input: dw stays 0
-                for b in range(self.B):
+                for b in images:
                     for bi, (g0, g1) in enumerate(bands):
                         base_, y0, y1 = ccore.band_rows(mode, g0, g1, hx, cfg)
                         ey0, ey1 = ccore.wg_error_rows(g0, g1, he, cfg)
                         if vectors is not None:
-                            xb = self.load_vectors(Buf.X, x, ca, ca + cx, b, b + 1)
-                            eb_ = self.load_map(Buf.E, e, 0, oa, ob, b, b + 1,
+                            xb = self.load_vectors(Buf.X, x, ca, ca + cx, y0, y1)
+                            eb_ = self.load_map(Buf.E, e, 0, oa, ob, ey0, ey1,
                                                 category="RdErr")
-                            y0, y1, ey0, ey1 = 0, 1, 0, 1
                         else:
                             xb = self.load_map(Buf.X, x, b, ca, ca + cx, y0, y1)
                             eb_ = self.load_map(Buf.E, e, b, oa, ob, ey0, ey1,
                                                 category="RdErr")
-                        last = b == self.B - 1 and bi == len(bands) - 1
+                        last = b == images[-1] and bi == len(bands) - 1
                         for og in range(oa, ob):
                             t = Tile(mode, y1 - y0, wx, cx, 0, base_, g1 - g0,
                                      eh=ey1 - ey0, ew=we, eblocks=ob - oa, eb=og - oa,

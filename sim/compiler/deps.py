@@ -14,7 +14,7 @@ HOST step or END waits for every unit, so nothing before it needs a token.
 from dataclasses import replace
 
 from hw.isa.apu import EMITS, Program
-from hw.isa.program import Buf, Fmt, Op, StoreLayout, Unit, line_bytes
+from hw.isa.program import Buf, Op, StoreLayout, Unit, line_bytes
 from sim.golden import ccore, dram
 from sim.golden import input_buffer as ibuf
 

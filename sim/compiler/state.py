@@ -8,10 +8,8 @@ One training step from the same state must leave both models bit-identical
 
 import numpy as np
 
-from hw.isa.program import line_bytes
 from sim.golden import acore, convert, dram, pint
 from sim.golden.machine import Machine
-from sim.train.pint_net import STORE_BITS
 
 __all__ = ["machine_for", "write_state", "read_state", "softmax_host", "fc_order"]
 

@@ -10,13 +10,11 @@ so the two overlap across images.
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from hw.isa.apu import Program as Prog
 from hw.isa.modes import Mode, Phase
-from hw.isa.program import End, Fmt, ScaleOp, line_bytes
+from hw.isa.program import ACoreRun, End, Fmt, ScaleOp, line_bytes
 from sim.golden import dram
-from sim.golden import weight_buffer as wbuf
 from sim.golden.acore import dx_exp_bias
 from sim.golden.ccore import Layer
 from sim.train.net import check_arch
@@ -59,7 +57,6 @@ class _Net(Compiler):
     def __init__(self, cfg, batch, double_buffer):
         super().__init__(cfg, batch, double_buffer)
         self.f = cfg.acore
-        self.hyper_records = 0
         self.layer_no = 0
 
     # parameters ------------------------------------------------------------------------------
@@ -75,7 +72,7 @@ class _Net(Compiler):
         return self.plan.tensor(f"{name}.hyper", self.line, "sgd coefficients", True)
 
     def params_for(self, name, kind, cin, cout, k, s, fc_in=None):
-        cfg, K, P = self.cfg, self.cfg.clusters, self.P
+        cfg, P = self.cfg, self.P
         if kind == "fc":
             c, h, w = fc_in
             vec = -(-c // P) * P * h * w            # the machine's input vector length
@@ -98,8 +95,6 @@ class _Net(Compiler):
             cg = -(-cout // P)
             ps.frn_sums = [self.plan.tensor(f"{name}.d{p}", dram.emit_bytes(
                 1, cg, 1, self.P, self.line), "gradients") for p in ("gamma", "beta", "tau")]
-        wb_entries = wbuf.entries(layer.cout_p, layer.cin_p, k1, cfg)
-        ps.entries = wb_entries
         self.params.append(ps)
         return ps
 
@@ -191,7 +186,6 @@ class _Net(Compiler):
             f.get("out1_fmt") == Fmt.CODE else 0
         if ops:
             raise TypeError(f"unknown A-Core operands {sorted(ops)}")
-        from hw.isa.program import ACoreRun
         self.emit(ACoreRun(**f))
 
     def _line(self, t):

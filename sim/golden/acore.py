@@ -17,7 +17,8 @@ from . import convert, pint
 
 __all__ = [
     "sat", "op_abs", "op_acc", "op_div", "op_mad", "op_cmp", "round_shift", "coef",
-    "FrnState", "frn_tlu_forward", "frn_tlu_backward", "dx_exp_offset", "dx_exp_bias", "tlu_forward", "tlu_backward",
+    "FrnState", "frn_tlu_forward", "frn_tlu_backward", "dx_exp_offset", "dx_exp_bias",
+    "tlu_forward", "tlu_backward",
     "gamma_coef", "y_param", "sgd_coefs", "sgd_grad_coef", "sgd_lr_coef", "sgd_momentum",
     "residual_add", "add_coefs", "channel_sum",
 ]

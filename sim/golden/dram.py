@@ -25,8 +25,8 @@ import numpy as np
 from sim.golden import weight_buffer as wbuf
 
 __all__ = ["DTYPES", "map_bytes", "map_offset", "put_map", "get_map", "flag_bytes",
-           "put_flags", "get_flags", "param_row_bytes", "emit_stride", "emit_offset", "emit_bytes", "wimg_order",
-           "wimg_elements", "put", "get"]
+           "put_flags", "get_flags", "param_row_bytes", "emit_stride", "emit_offset",
+           "emit_bytes", "wimg_order", "wimg_elements", "put", "get"]
 
 DTYPES = {1: np.uint8, 4: np.dtype("<i4"), 8: np.dtype("<i8")}
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hw.isa.apu import EMITS, Program
+from hw.isa.apu import Program
 from hw.isa.modes import LANES, Phase
 from hw.isa.program import (SLOTS, Buf, Fmt, Op, ScaleOp, StoreLayout, Unit, line_bytes)
 from sim.golden import acore, ccore, conv, convert, dram, pint
@@ -306,7 +306,7 @@ class Machine:
         cfg = self.cfg
         ccore.check_tile(t, cfg)
         ph, s, k = t.mode
-        K, P, W = cfg.clusters, cfg.pe_cols, cfg.wpus
+        K = cfg.clusters
         self._touch("X", t.xbase, t.xbase + ibuf.entries(t.h, t.w, t.blocks, cfg), False, i)
         n_addr = ccore.transfers(t, cfg)
         self._touch("P", t.pbase, t.pbase + n_addr, True, i)

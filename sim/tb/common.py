@@ -10,7 +10,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hw.config import EtaConfig
-from hw.isa.pack import pack, unpack     # strict: a missing, unknown or too wide field raises
+# Strict packing (a missing, unknown or too wide field raises), for every testbench.
+from hw.isa.pack import pack, unpack  # noqa: F401
 
 STALLS = ["none", "regular", "random"]
 

@@ -97,9 +97,9 @@ def check_arch(arch, in_shape, host_layers=False, _top=True):
             _, cin, cout, k, s = layer
             stem = host_layers and _top and i == 0 and k == 7 and s == 2
             if cin != c or (k not in (1, 3) and not stem) or s not in (1, 2):
+                stem_note = " (7, stride 2, as the first layer)" if host_layers else ""
                 raise ValueError(f"layer {i} {layer}: input has {c} channels; kernels are 1 "
-                                 f"or 3{' (7, stride 2, as the first layer)' if host_layers else ''}"
-                                 f", strides 1 or 2")
+                                 f"or 3{stem_note}, strides 1 or 2")
             c, h, w = cout, (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
         elif kind == "res":
             out = check_arch(layer[1], (c, h, w), host_layers, False)
