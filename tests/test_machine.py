@@ -83,6 +83,30 @@ def compare(m, step, ref):
     return checked
 
 
+# Odd sizes: channel counts that are not multiples of the lanes (padding lanes in the
+# A-Core), an 11 x 13 input, stride 2 onto odd sizes, 1x1 layers at stride 1 and 2 (the
+# DMA's subsampled loads, BP's spread stores, WG as 3x3 stride 2), an FC on a padded vector.
+ODD_NET = [("conv", 3, 5, 3, 1), ("conv", 5, 6, 3, 2), ("res", [("conv", 6, 6, 3, 1)]),
+           ("conv", 6, 7, 1, 1), ("conv", 7, 5, 1, 2), ("fc", 5 * 3 * 4, 10)]
+
+
+@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+def test_odd_network_step_is_bit_identical(cfg):
+    seed = seed_from_env() % 1000
+    print(f"seed {seed}")
+    rng = np.random.default_rng(seed)
+    batch = 3
+    x0, x1 = (rng.normal(size=(batch, 3, 11, 13)) for _ in range(2))
+    y0, y1 = (rng.integers(0, 10, batch) for _ in range(2))
+    net = PintNet(ODD_NET, init_params(ODD_NET, seed), seed=seed + 1, cfg=cfg)
+    _, dl = softmax_xent(net.forward(x0), y0)
+    net.backward(dl)
+    net.step(LR, MOMENTUM)
+    step = compile_step(ODD_NET, (3, 11, 13), batch, cfg)
+    m = run_machine(step, net, x1, y1)
+    assert compare(m, step, expected(net, x1, y1)) > 4_000
+
+
 @pytest.mark.parametrize("cfg,batch", [(small(), 3), (vc709(), 4)], ids=["small", "vc709"])
 def test_digits_step_is_bit_identical(cfg, data, batch):
     seed = seed_from_env()

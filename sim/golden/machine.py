@@ -545,9 +545,13 @@ class Machine:
             bits = self._flags(i, d, d.fl_in).reshape(sets * apus, d.n).astype(bool)
             qe = self._emits(i, d, d.state, 2)                      # [2, sets, apus]
             g = per_set(self._params(i, d, 1)[0]).reshape(-1)
-            st = acore.FrnState(q=qe[0].reshape(-1), e=qe[1].reshape(-1), xhat=xh,
-                                bitmap=bits, xhat_q=None)
-            dx, dg, db, dt = acore.frn_tlu_backward(dz, st, g, cfg, e_max=int(self.S[d.emax]))
+            e_max = int(self.S[d.emax])
+            # Padding channels (all zeros) may have a larger exponent than the layer's real
+            # ones, whose maximum e_max is: the loader gives their lanes min(e, e_max).
+            e = np.where(real.reshape(-1), qe[1].reshape(-1),
+                         np.minimum(qe[1].reshape(-1), e_max))
+            st = acore.FrnState(q=qe[0].reshape(-1), e=e, xhat=xh, bitmap=bits, xhat_q=None)
+            dx, dg, db, dt = acore.frn_tlu_backward(dz, st, g, cfg, e_max=e_max)
             out0, emits = dx, [dg, db, dt]
         elif prog == Program.SUM:
             w = self._stream(i, d, d.x0, Fmt.I64).reshape(sets * apus, d.n)
