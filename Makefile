@@ -14,9 +14,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-## verilog: the main job: Verilog of every block into build/verilog/$(PRESET)/
+## verilog: the main job: Verilog of every block into build/verilog/<config>/
+## (CONFIG=cfg.json and SET="clusters=4 wpus=2" change the preset)
 verilog: $(VENV)/.installed
-	$(PY) -m hw.generate --preset $(PRESET) --out build/verilog
+	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) --out build/verilog
 
 ## test: the whole regression (golden model, cocotb under Verilator, lint)
 test: $(VENV)/.installed

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 
 
-__all__ = ["PintFormat", "AcoreFormat", "EtaConfig", "vc709", "small"]
+__all__ = ["PintFormat", "AcoreFormat", "EtaConfig", "vc709", "small", "configure"]
 
 
 def _check_int(owner, name, value, lo, hi):
@@ -216,6 +216,43 @@ def small():
 
 
 PRESETS = {"vc709": vc709, "small": small}
+
+
+def configure(preset="vc709", config=None, overrides=()):
+    """A configuration from a preset, a JSON file (EtaConfig.to_json's form, any subset of
+    fields, over the preset) and `key=value` overrides (`acore.word_bits=40` reaches the
+    nested formats); every value is checked by EtaConfig."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, not {preset!r}")
+    fields = json.loads(PRESETS[preset]().to_json())
+    if config is not None:
+        given = json.loads(config)
+        if not isinstance(given, dict):
+            raise ValueError("a configuration file holds a JSON object of fields")
+        for key, value in given.items():
+            if isinstance(value, dict) and isinstance(fields.get(key), dict):
+                fields[key].update(value)
+            else:
+                fields[key] = value
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"an override is key=value, not {item!r}")
+        where, name = fields, key
+        if "." in key:
+            outer, name = key.split(".", 1)
+            where = fields.get(outer)
+            if not isinstance(where, dict):
+                raise ValueError(f"unknown configuration field {outer!r} in {item!r}")
+        if name not in where:
+            raise ValueError(f"unknown configuration field {key!r}")
+        where[name] = value if name == "name" else int(value, 0)
+    unknown = set(fields) - {f.name for f in dataclasses.fields(EtaConfig)}
+    if unknown:
+        raise ValueError(f"unknown configuration field(s) {sorted(unknown)}")
+    if (config or overrides) and fields["name"] == preset:
+        fields["name"] = f"{preset}-custom"
+    return EtaConfig.from_json(json.dumps(fields))
 
 
 class Configured:

@@ -1,6 +1,11 @@
-"""The main job: elaborate every block into Verilog under build/verilog/<preset>/.
+"""The main job: elaborate every block into Verilog under build/verilog/<config name>/.
 
-    python -m hw.generate [--preset vc709|small] [--out build/verilog]
+    python -m hw.generate [--preset vc709|small] [--config cfg.json] [--set key=value ...]
+                          [--out build/verilog]
+
+A JSON configuration (any fields of `EtaConfig.to_json`) and key=value overrides
+(`--set clusters=4 --set acore.word_bits=40`) apply over the preset; they are checked before
+any Verilog is written.
 
 (`python -m sim.lint` writes the same files and lints each with Verilator.)
 """
@@ -10,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PRESETS
+from .config import PRESETS, configure
 from .acore import ACore
 from .apu import Apu
 from .array import CCoreArray
@@ -81,9 +86,17 @@ def generate(cfg, out, check=None):
 def main(argv=None, check=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="vc709")
+    parser.add_argument("--config", help="a JSON file of configuration fields")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one field (repeatable)")
     parser.add_argument("--out", default="build/verilog")
     args = parser.parse_args(argv)
-    cfg = PRESETS[args.preset]()
+    try:
+        text = Path(args.config).read_text() if args.config else None
+        cfg = configure(args.preset, text, args.set)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"bad configuration: {exc}", file=sys.stderr)
+        return 2
     start = time.monotonic()
     rows = generate(cfg, args.out, check)
     print(f"ETA Verilog, preset '{cfg.name}': {cfg.clusters} clusters x {cfg.wpus} WPUs x "

@@ -19,7 +19,7 @@ BUILD = ROOT / "build" / "sim"
 WAIVERS = ROOT / "sim" / "waivers.vlt"
 
 __all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "run_bench",
-           "seed_from_env"]
+           "seed_from_env", "waves_wanted"]
 
 
 def verilator_env():
@@ -94,6 +94,12 @@ def _runner(build_args):
     return TopOnlyPublic()
 
 
+def waves_wanted():
+    """$ETA_WAVES=1: RTL tests build with tracing and write a waveform beside their log
+    (build/sim/<top>-<hash>/run-<test>/dump.vcd)."""
+    return os.environ.get("ETA_WAVES", "0") not in ("", "0")
+
+
 def build(verilog_text, top, build_args=(), cxx_opt=None):
     """Build a Verilator model for cocotb unless an identical one exists; return its folder.
 
@@ -103,9 +109,10 @@ def build(verilog_text, top, build_args=(), cxx_opt=None):
     """
     binary = verilator_env()
     args = ["-Wno-fatal", str(WAIVERS), "-O2", *build_args]
+    waves = waves_wanted()
     key = hashlib.sha256("\0".join(
         [verilog_text, top, _version(binary), WAIVERS.read_text(), *args,
-         str(cxx_opt)]).encode()).hexdigest()
+         str(cxx_opt), f"waves={waves}"]).encode()).hexdigest()
     build_dir = BUILD / f"{top}-{key[:16]}"
     build_dir.mkdir(parents=True, exist_ok=True)
     done = build_dir / ".built"
@@ -120,7 +127,7 @@ def build(verilog_text, top, build_args=(), cxx_opt=None):
                     [saved, f"OPT_FAST={cxx_opt}", f"OPT_GLOBAL={cxx_opt}", "OPT_SLOW=-O0"])
             try:
                 runner.build(sources=[src], hdl_toplevel=top, build_dir=build_dir,
-                             build_args=args, log_file=build_dir / "build.log")
+                             build_args=args, log_file=build_dir / "build.log", waves=waves)
             finally:
                 os.environ["MAKEFLAGS"] = saved
             done.touch()
@@ -154,7 +161,9 @@ def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, en
                     test_dir=test_dir, seed=seed, extra_env=extra_env,
                     # A parametrized cocotb test is named 'name/param=value'.
                     test_filter=None if testcase is None else rf"\.{testcase}(/|$)",
-                    log_file=test_dir / "sim.log")
+                    log_file=test_dir / "sim.log", waves=waves_wanted())
+        if waves_wanted():
+            print(f"{tb_module}: waveforms in {test_dir}")
     except SystemExit as exc:
         log = test_dir / "sim.log"
         tail = log.read_text()[-6000:] if log.exists() else ""
