@@ -11,12 +11,12 @@ import pytest
 
 from hw.config import small, vc709
 from hw.isa.program import Op, Sync, Unit
-from sim.compiler import state
 from sim.compiler.step import compile_step
 from sim.golden import acore, convert
 from sim.golden.machine import DeadlockError, MachineError, RaceError
 from sim.runner import seed_from_env
 from sim.train.__main__ import digits, softmax_xent
+from sim.train import accel
 from sim.train.net import DIGITS_NET, init_params
 from sim.train.pint_net import PintNet
 
@@ -51,17 +51,18 @@ def expected(net, x, y):
     return ref
 
 
-def run_machine(step, net, x, y, **kw):
-    m = state.machine_for(step, net)
-    state.write_state(m, step, net, x, LR, MOMENTUM)
-    m.run(step.descs, host=state.softmax_host(step, y, copy.deepcopy(net.rng)), **kw)
-    return m
+def run_step(step, net, x, y):
+    """The step on the golden backend, through the runtime."""
+    acc = accel.accelerator_for(step, net)
+    accel.write_state(acc, net, x, LR, MOMENTUM)
+    acc.run(host=accel.softmax_host(y, copy.deepcopy(net.rng)))
+    return acc
 
 
-def compare(m, step, ref):
-    got = state.read_state(m, step, ref)
+def compare(acc, step, ref):
+    got = accel.read_state(acc, ref)
     cfg = step.cfg
-    pairs, _ = state._units(step, ref)
+    pairs, _ = accel._units(step, ref)
     checked = 0
     for rec, unit in pairs:
         name = rec[1]
@@ -103,8 +104,8 @@ def test_odd_network_step_is_bit_identical(cfg):
     net.backward(dl)
     net.step(LR, MOMENTUM)
     step = compile_step(ODD_NET, (3, 11, 13), batch, cfg)
-    m = run_machine(step, net, x1, y1)
-    assert compare(m, step, expected(net, x1, y1)) > 4_000
+    acc = run_step(step, net, x1, y1)
+    assert compare(acc, step, expected(net, x1, y1)) > 4_000
 
 
 @pytest.mark.parametrize("cfg,batch", [(small(), 3), (vc709(), 4)], ids=["small", "vc709"])
@@ -117,18 +118,23 @@ def test_digits_step_is_bit_identical(cfg, data, batch):
         # The small buffers make the compiler split maps and weights: the test covers it.
         assert any(d.op == Op.TILE and d.tile.pbase for d in step.descs)
         assert sum(d.op == Op.LOAD for d in step.descs) > 500
-    m = run_machine(step, net, x, y)
-    assert compare(m, step, expected(net, x, y)) > 20_000
-    assert m.stats.host_steps == 1 and m.stats.overflows == 0
+    acc = run_step(step, net, x, y)
+    assert compare(acc, step, expected(net, x, y)) > 20_000
+    c = acc.counters()
+    assert c["host_steps"] == 1 and c["overflows"] == 0
+    assert c["descriptors"]["TILE"] == sum(d.op == Op.TILE for d in step.descs)
 
 
 def test_serial_mode_gives_the_same_step(data):
     cfg = vc709()
     net, x, y = warmed_up(cfg, data, 3, 2)
     step = compile_step(DIGITS_NET, (1, 8, 8), 2, cfg)
-    a = run_machine(step, net, x, y)
-    b = run_machine(step, net, x, y, serial=True)
-    assert np.array_equal(a.dram, b.dram)
+    images = []
+    for serial in (False, True):
+        m, host = _machine(step, data)
+        m.run(step.descs, host=host, serial=serial)
+        images.append(m.dram.copy())
+    assert np.array_equal(*images)
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +144,13 @@ def program():
 
 
 def _machine(step, data):
+    """The golden machine behind a runtime with a step's state loaded, and its host steps,
+    for tests that run edited descriptors on the machine itself."""
     net, x, y = warmed_up(step.cfg, data, 3, step.batch)
-    m = state.machine_for(step, net)
-    state.write_state(m, step, net, x, LR, MOMENTUM)
-    return m, state.softmax_host(step, y, copy.deepcopy(net.rng))
+    acc = accel.accelerator_for(step, net)
+    accel.write_state(acc, net, x, LR, MOMENTUM)
+    handlers = accel.softmax_host(y, copy.deepcopy(net.rng))
+    return acc.backend.machine, lambda i, m: handlers[step.hosts[i].kind](acc, step.hosts[i])
 
 
 def _token(descs, producer_unit, consumer_op):

@@ -1,17 +1,16 @@
-"""The host's side of a step: a whole-tensor model's state (`sim.train.pint_net.PintNet`)
-written into a machine's DRAM and scalar table in the program's layouts, the host steps
-(softmax and cross-entropy) and the state read back.
+"""Training on the accelerator through the runtime (`sim.runtime.Accelerator`): a
+whole-tensor model's state (`sim.train.pint_net.PintNet`) written into DRAM and the scalar
+table in the program's layouts, the softmax host step, the state read back.
 
-One training step from the same state must leave both models bit-identical
-(tests/test_machine.py).
+One training step from the same state must leave both bit-identical (tests/test_machine.py).
 """
 
 import numpy as np
 
 from sim.golden import acore, convert, dram, pint
-from sim.golden.machine import Machine
+from sim.runtime import Accelerator
 
-__all__ = ["machine_for", "write_state", "read_state", "softmax_host", "fc_order"]
+__all__ = ["accelerator_for", "write_state", "read_state", "softmax_host", "fc_order"]
 
 
 def fc_order(ps, cfg):
@@ -64,9 +63,12 @@ def _unimage(ps, img, shape, cfg):
     return full[:shape[0], :shape[1]]
 
 
-def machine_for(step, net):
-    """A machine for the step, its LFSRs where the whole-tensor model's are."""
-    return Machine(step.cfg, step.plan.footprint, seeds=list(net.lfsr.states))
+def accelerator_for(step, net, backend="golden"):
+    """An accelerator for the step, its program loaded, its LFSRs where the whole-tensor
+    model's are."""
+    acc = Accelerator(step, backend, seeds=list(net.lfsr.states))
+    acc.load_program()
+    return acc
 
 
 def _units(step, net):
@@ -86,15 +88,17 @@ def _units(step, net):
     return pairs, res
 
 
-def write_state(m, step, net, x, lr, momentum):
+def write_state(acc, net, x, lr, momentum):
     """The model's parameters, velocities, scales and the batch x (float images) -> the
-    machine, as the program expects them at the start of a step."""
-    cfg, S, slot = step.cfg, m.S, step.slots
+    accelerator, as its program expects them at the start of a step."""
+    step = acc.step
+    cfg = step.cfg
     frac = cfg.acore.param_frac
-    put = lambda t, values, eb: dram.put(m.dram, t.addr, values, eb)
+    put = lambda t, values, eb, off=0: acc.write(t.addr + off, values, eb)
     codes, e = pint.quantize(x, "nearest", fmt=cfg.pint)
-    dram.put_map(m.dram, step.inputs.tensor.addr, codes, 1, cfg.pe_cols)
-    S[step.inputs.exp] = e
+    acc.write_map(step.inputs, codes)
+    acc.set_scalar(step.inputs.exp, e)
+    S = _Slots(acc)
     pairs, res = _units(step, net)
     for rec, unit in pairs:
         kind, name, spec, ps, _, _ = rec
@@ -112,37 +116,47 @@ def write_state(m, step, net, x, lr, momentum):
         put(ps.wm, _image(ps, p.w, cfg), 4)
         put(ps.v, _image(ps, p.v, cfg), 4)
         put(ps.g, np.zeros(ps.g.nbytes // 4, np.int64), 4)
-        S[slot[f"{name}.ew"]], S[slot[f"{name}.ev"]] = p.e_w, p.e_v
-        S[slot[f"{name}.wsf"]] = sf
-        S[slot[f"{name}.wnx"]] = convert.next_shift(int(np.max(np.abs(p.w))), cfg)
+        S[f"{name}.ew"], S[f"{name}.ev"] = p.e_w, p.e_v
+        S[f"{name}.wsf"] = sf
+        S[f"{name}.wnx"] = convert.next_shift(int(np.max(np.abs(p.w))), cfg)
         put(ps.hyper, acore.sgd_lr_coef(lr, momentum, p.e_w, p.e_v, cfg), 4)
         if kind != "conv":
             continue
-        S[slot[f"{name}.zsf"]] = convert.next_shift(unit.hs["z"].max_abs, cfg)
-        S[slot[f"{name}.esf"]] = convert.next_shift(unit.hs["e"].max_abs, cfg)
+        S[f"{name}.zsf"] = convert.next_shift(unit.hs["z"].max_abs, cfg)
+        S[f"{name}.esf"] = convert.next_shift(unit.hs["e"].max_abs, cfg)
         row = ps.frn.meta["row"]
         for j, pname in enumerate(("gamma", "beta", "tau")):
             fp = unit.frn[pname]
-            dram.put(m.dram, ps.frn.addr + j * row, fp.w, 4)
-            dram.put(m.dram, ps.frn_v.addr + j * row, fp.v, 4)
-            S[slot[f"{name}.ev_{pname}"]] = fp.e_v
-            dram.put(m.dram, ps.frn_hyper[j].addr,
-                     acore.sgd_lr_coef(lr, momentum, -frac, fp.e_v, cfg), 4)
+            put(ps.frn, fp.w, 4, j * row)
+            put(ps.frn_v, fp.v, 4, j * row)
+            S[f"{name}.ev_{pname}"] = fp.e_v
+            put(ps.frn_hyper[j], acore.sgd_lr_coef(lr, momentum, -frac, fp.e_v, cfg), 4)
     for rec, hs in res:
         name = rec[1]
         for key, s in (("fwd", "sf"), ("e1", "e1sf"), ("e2", "e2sf")):
-            S[slot[f"{name}.{s}"]] = convert.next_shift(hs[key].max_abs, cfg)
+            S[f"{name}.{s}"] = convert.next_shift(hs[key].max_abs, cfg)
 
 
-def read_state(m, step, net):
+class _Slots:
+    """acc's scalar table by name, as a mapping to write."""
+
+    def __init__(self, acc):
+        self.acc = acc
+
+    def __setitem__(self, name, value):
+        self.acc.set_scalar(name, value)
+
+
+def read_state(acc, net):
     """{layer: {"w", "v", "wq", and for conv layers "gamma", "beta", "tau" and their
     velocities "v_gamma", ...}} as the whole-tensor model shapes them."""
+    step = acc.step
     cfg = step.cfg
     out = {}
     pairs, _ = _units(step, net)
     for rec, unit in pairs:
         kind, name, spec, ps, _, _ = rec
-        get = lambda t, eb: dram.get(m.dram, t.addr, t.nbytes // eb, eb)
+        get = lambda t, eb: acc.read(t.addr, t.nbytes // eb, eb)
         shape = unit.w.w.shape
         got = {"w": _unimage(ps, get(ps.wm, 4), shape, cfg),
                "v": _unimage(ps, get(ps.v, 4), shape, cfg),
@@ -150,31 +164,30 @@ def read_state(m, step, net):
         if kind == "conv":
             row, c = ps.frn.meta["row"], spec[2]
             for j, pname in enumerate(("gamma", "beta", "tau")):
-                got[pname] = dram.get(m.dram, ps.frn.addr + j * row, c, 4)
-                got[f"v_{pname}"] = dram.get(m.dram, ps.frn_v.addr + j * row, c, 4)
+                got[pname] = acc.read(ps.frn.addr + j * row, c, 4)
+                got[f"v_{pname}"] = acc.read(ps.frn_v.addr + j * row, c, 4)
         out[name] = got
     return out
 
 
-def softmax_host(step, labels, rng, loss_out=None):
-    """The host step of softmax and cross-entropy: the logits -> the FC's errors, quantized
-    stochastically with the host's generator (as `PintNet.backward`)."""
+def softmax_host(labels, rng, loss_out=None):
+    """The host step of softmax and cross-entropy (a handler for `Accelerator.run`): the
+    logits -> the FC's errors, quantized stochastically with the host's generator (as
+    `PintNet.backward`)."""
     from sim.train.__main__ import softmax_xent
-    cfg = step.cfg
 
-    def run(index, m):
-        if step.hosts[index].kind != "softmax":
-            raise NotImplementedError(f"host step {step.hosts[index].kind}")
+    def run(acc, host_step):
+        step = acc.step
         lg = step.logits
-        t = dram.get_map(m.dram, lg.tensor.addr, lg.shape, 4, cfg.pe_cols)[0, :, :, 0].T
-        logits = np.ldexp(t.astype(np.float64), int(m.S[lg.exp]))
+        t = acc.read_map(lg)[0, :, :, 0].T
+        logits = np.ldexp(t.astype(np.float64), acc.scalar(lg.exp))
         loss, dlogits = softmax_xent(logits, labels)
         if loss_out is not None:
             loss_out.append(loss)
-        codes, e = pint.quantize(dlogits, "stochastic", rng, cfg.pint)
+        codes, e = pint.quantize(dlogits, "stochastic", rng, step.cfg.pint)
         err = step.fc_errors
-        full = np.zeros((1, err.c, err.h, 1), np.int64)
+        full = np.zeros(err.shape, np.int64)
         full[0, :codes.shape[1], :, 0] = codes.T
-        dram.put_map(m.dram, err.tensor.addr, full, 1, cfg.pe_cols)
-        m.S[err.exp] = e
-    return run
+        acc.write_map(err, full)
+        acc.set_scalar(err.exp, e)
+    return {"softmax": run}
