@@ -29,6 +29,7 @@ from .mac import PintMac
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
 from .psum_buffer import PsumBuffer
+from .regs import Regs
 from .verilog import to_verilog
 from .weight_buffer import WeightBuffer
 from .wpu import Wpu
@@ -56,6 +57,7 @@ MODULES = {
     "divider": Divider,
     "apu": Apu,
     "acore": ACore,
+    "regs": Regs,
 }
 
 
