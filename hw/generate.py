@@ -23,6 +23,7 @@ from .ccore import CCore
 from .cluster import Cluster
 from .convert import PintConverter
 from .divider import Divider
+from .dma import DmaReader
 from .input_buffer import InputBuffer
 from .lfsr import Lfsr
 from .mac import PintMac
@@ -58,6 +59,7 @@ MODULES = {
     "apu": Apu,
     "acore": ACore,
     "regs": Regs,
+    "dma_reader": DmaReader,
 }
 
 

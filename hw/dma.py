@@ -1,0 +1,181 @@
+"""The DMA's read side: an AXI4 master that turns commands (a DRAM address and a length)
+into the bytes there, in order, in words of the bus width.
+
+A command's address and length are multiples of the configuration's `pe_cols` bytes (a
+buffer entry's channel block: the unit every program tensor is laid out in), so bytes move in
+lanes of that size and the realignment is a lane shifter, not a byte shifter. Each command
+becomes INCR bursts of at most 256 beats that never cross a 4 KiB boundary; up to
+`outstanding` bursts are in flight (one ID, so they return in order). Output words carry the
+command's lanes from lane 0 up, `units` valid lanes (all but possibly in the last word) and
+`last` on the command's final word. A command that is not lane-aligned, or a read answered
+SLVERR or DECERR, sets `error` (sticky until `clear`) with the command's address.
+"""
+
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import Configured
+
+__all__ = ["DmaReader", "dma_cmd_layout", "dma_word_layout", "axi4_read_master"]
+
+
+def axi4_read_master(prefix, addr_bits, data_bits, id_bits=1):
+    """Signature members of an AXI4 master's read channels, Xilinx names (`m_axi_ar*`)."""
+    p = prefix
+    return {
+        f"{p}_arid": Out(id_bits), f"{p}_araddr": Out(addr_bits), f"{p}_arlen": Out(8),
+        f"{p}_arsize": Out(3), f"{p}_arburst": Out(2), f"{p}_arlock": Out(1),
+        f"{p}_arcache": Out(4), f"{p}_arprot": Out(3), f"{p}_arvalid": Out(1),
+        f"{p}_arready": In(1),
+        f"{p}_rid": In(id_bits), f"{p}_rdata": In(data_bits), f"{p}_rresp": In(2),
+        f"{p}_rlast": In(1), f"{p}_rvalid": In(1), f"{p}_rready": Out(1),
+    }
+
+
+def dma_cmd_layout(cfg):
+    return data.StructLayout({"addr": cfg.dram_addr_bits, "bytes": cfg.dram_addr_bits})
+
+
+def dma_word_layout(cfg):
+    lanes = cfg.axi_bytes // cfg.pe_cols
+    return data.StructLayout({"data": cfg.axi_data_bits, "units": range(lanes + 1),
+                              "last": 1})
+
+
+class DmaReader(Configured, wiring.Component):
+    def __init__(self, cfg, outstanding=4):
+        def members(cfg):
+            if cfg.axi_bytes % cfg.pe_cols:
+                raise ValueError(f"the bus ({cfg.axi_bytes} bytes) must hold whole "
+                                 f"{cfg.pe_cols}-byte lanes")
+            if not 1 <= outstanding <= 16:
+                raise ValueError(f"outstanding must be in [1, 16], not {outstanding}")
+            return {
+                "cmd": In(stream.Signature(dma_cmd_layout(cfg))),
+                "o": Out(stream.Signature(dma_word_layout(cfg))),
+                **axi4_read_master("m_axi", cfg.dram_addr_bits, cfg.axi_data_bits),
+                "error": Out(1), "error_addr": Out(cfg.dram_addr_bits), "clear": In(1),
+                "idle": Out(1),
+            }
+        self._outstanding = outstanding
+        super().__init__(cfg, members)
+
+    def _ax(self, name):
+        return getattr(self, f"m_axi_{name}")
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        B, unit = cfg.axi_bytes, cfg.pe_cols
+        U, lb = B // unit, (B - 1).bit_length()
+        a_bits = cfg.dram_addr_bits
+        # What the data side needs to know of each accepted command, in order.
+        info_layout = data.StructLayout({"addr": a_bits, "offset": range(U),
+                                         "lanes": a_bits})
+        m.submodules.info = info = fifo.SyncFIFOBuffered(width=info_layout.size,
+                                                         depth=self._outstanding)
+        inflight = Signal(range(self._outstanding + 1))
+        got_last = Signal()
+        self._requests(m, info, info_layout, inflight, got_last, B, U, lb, unit)
+        self._data(m, info, info_layout, got_last, B, U, unit)
+        m.d.comb += self.idle.eq(~info.r_rdy & (inflight == 0) & ~self.o.valid)
+        with m.If(self.clear):
+            m.d.sync += self.error.eq(0)
+        return m
+
+    def _requests(self, m, info, info_layout, inflight, got_last, B, U, lb, unit):
+        """Commands -> bursts on AR: at most 256 beats, none across 4 KiB."""
+        ax = self._ax
+        run_addr = Signal(self._cfg.dram_addr_bits)         # the next burst's beat address
+        run_beats = Signal(self._cfg.dram_addr_bits)        # beats still to request
+        c = self.cmd.payload
+        aligned = ((c.addr % unit) == 0) & ((c.bytes % unit) == 0) & (c.bytes != 0)
+        m.d.comb += self.cmd.ready.eq((run_beats == 0) & info.w_rdy)
+        entry = Signal(info_layout)
+        m.d.comb += [entry.addr.eq(c.addr), entry.offset.eq((c.addr % B) // unit),
+                     entry.lanes.eq(c.bytes // unit), info.w_data.eq(entry)]
+        with m.If(self.cmd.valid & self.cmd.ready):
+            with m.If(aligned):
+                first = c.addr >> lb
+                m.d.sync += [run_addr.eq(first << lb),
+                             run_beats.eq(((c.addr + c.bytes - 1) >> lb) - first + 1)]
+                m.d.comb += info.w_en.eq(1)
+            with m.Else():
+                m.d.sync += [self.error.eq(1), self.error_addr.eq(c.addr)]
+
+        to_4k = (4096 - (run_addr & 4095)) >> lb
+        capped = Mux(run_beats < 256, run_beats, 256)
+        beats = Signal(range(257))
+        m.d.comb += beats.eq(Mux(to_4k < capped, to_4k, capped))
+        m.d.comb += [ax("araddr").eq(run_addr), ax("arlen").eq(beats - 1),
+                     ax("arsize").eq(lb), ax("arburst").eq(1), ax("arid").eq(0),
+                     ax("arcache").eq(0b0011), ax("arprot").eq(0), ax("arlock").eq(0),
+                     ax("arvalid").eq((run_beats != 0) & (inflight < self._outstanding))]
+        sent = ax("arvalid") & ax("arready")
+        with m.If(sent):
+            m.d.sync += [run_addr.eq(run_addr + (beats << lb)),
+                         run_beats.eq(run_beats - beats)]
+        m.d.sync += inflight.eq(inflight + sent - got_last)
+
+    def _data(self, m, info, info_layout, got_last, B, U, unit):
+        """R beats -> output words: drop the first beat's leading lanes, join each beat's
+        lanes to those held back, emit whole words, the command's rest as its last."""
+        ax = self._ax
+        w = unit * 8
+        head = Signal(info_layout)
+        m.d.comb += head.eq(info.r_data)
+        first = Signal(init=1)                  # the next beat is its command's first
+        left = Signal(self._cfg.dram_addr_bits)  # lanes of the command still to emit
+        hold = [Signal(w, name=f"hold{i}") for i in range(U)]
+        held = Signal(range(U))
+        extra = Signal(self._cfg.axi_data_bits)  # a second word a last beat made
+        extra_units = Signal(range(U + 1))
+        extra_full = Signal()
+
+        beat = [ax("rdata")[i * w:(i + 1) * w] for i in range(U)]
+        skip = Mux(first, head.offset, 0)
+        avail = U - skip
+        lanes = Array(beat + [0] * U)
+        # The beat's lanes after skipping the first `skip`, then placed after `held` lanes.
+        shifted = [lanes[i + skip] for i in range(U)]
+        joined = [Signal(w, name=f"joined{i}") for i in range(2 * U)]
+        with m.Switch(held):
+            for hv in range(U):
+                with m.Case(hv):
+                    for i in range(2 * U):
+                        src = hold[i] if i < hv else (shifted[i - hv] if i - hv < U else 0)
+                        m.d.comb += joined[i].eq(src)
+        total = held + avail
+        remaining = Mux(first, head.lanes, left)
+
+        o = self.o.payload
+        room = ~self.o.valid | self.o.ready
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        take = ax("rvalid") & room & ~extra_full & info.r_rdy
+        m.d.comb += [ax("rready").eq(take), got_last.eq(take & ax("rlast"))]
+        with m.If(extra_full & room):
+            m.d.sync += [o.data.eq(extra), o.units.eq(extra_units), o.last.eq(1),
+                         self.o.valid.eq(1), extra_full.eq(0)]
+        with m.If(take):
+            m.d.sync += first.eq(0)
+            with m.If(ax("rresp") != 0):
+                m.d.sync += [self.error.eq(1), self.error_addr.eq(head.addr)]
+            low = Cat(*joined[:U])
+            with m.If(remaining <= total):
+                # The command ends in this beat.
+                m.d.comb += info.r_en.eq(1)
+                m.d.sync += [first.eq(1), held.eq(0), o.data.eq(low), self.o.valid.eq(1)]
+                with m.If(remaining <= U):
+                    m.d.sync += [o.units.eq(remaining), o.last.eq(1)]
+                with m.Else():
+                    m.d.sync += [o.units.eq(U), o.last.eq(0), extra.eq(Cat(*joined[U:])),
+                                 extra_units.eq(remaining - U), extra_full.eq(1)]
+            with m.Elif(total >= U):
+                m.d.sync += [o.data.eq(low), o.units.eq(U), o.last.eq(0),
+                             self.o.valid.eq(1), left.eq(remaining - U), held.eq(total - U)]
+                m.d.sync += [hold[i].eq(joined[U + i]) for i in range(U)]
+            with m.Else():
+                m.d.sync += [left.eq(remaining), held.eq(total)]
+                m.d.sync += [hold[i].eq(joined[i]) for i in range(U)]

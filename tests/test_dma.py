@@ -1,0 +1,18 @@
+# amaranth: UnusedElaboratable=no
+"""The DMA's read side under cocotbext-axi's AXI RAM, both presets' bus widths."""
+
+import pytest
+
+from hw.config import small, vc709
+from hw.dma import DmaReader
+from sim.runner import run_cocotb
+
+
+@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+def test_dma_reader(cfg):
+    run_cocotb(DmaReader(cfg), "dma_reader", "sim.tb.tb_dma", cfg)
+
+
+def test_dma_reader_needs_whole_lanes():
+    with pytest.raises(ValueError, match="whole 3-byte lanes"):
+        DmaReader(small().replace(pe_cols=3, clusters=3))
