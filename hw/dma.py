@@ -1,5 +1,6 @@
-"""The DMA's read side: an AXI4 master that turns commands (a DRAM address and a length)
-into the bytes there, in order, in words of the bus width.
+"""The DMA: an AXI4 master's read side (`DmaReader`: commands, each a DRAM address and a
+length, -> the bytes there, in order, in words of the bus width) and write side (`DmaWriter`:
+commands and words -> the bytes written).
 
 A command's address and length are multiples of the configuration's `pe_cols` bytes (a
 buffer entry's channel block: the unit every program tensor is laid out in), so bytes move in
@@ -17,7 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 from .config import Configured
 
-__all__ = ["DmaReader", "dma_cmd_layout", "dma_word_layout", "axi4_read_master"]
+__all__ = ["DmaReader", "DmaWriter", "dma_cmd_layout", "dma_word_layout", "axi4_read_master",
+           "axi4_write_master"]
 
 
 def axi4_read_master(prefix, addr_bits, data_bits, id_bits=1):
@@ -41,6 +43,62 @@ def dma_word_layout(cfg):
     lanes = cfg.axi_bytes // cfg.pe_cols
     return data.StructLayout({"data": cfg.axi_data_bits, "units": range(lanes + 1),
                               "last": 1})
+
+
+def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, outstanding,
+            lengths=None, addrs=None):
+    """A command stream -> INCR bursts on channel `ch` ("ar" or "aw") of dma's m_axi port:
+    at most 256 beats, none across 4 KiB, at most `outstanding` in flight (`done` retires
+    one). Each accepted command's (address, first lane, lanes) goes to `info`; a command that
+    is not lane-aligned sets dma.error instead. `lengths` (a FIFO) receives every burst's
+    beat count, `addrs` its address."""
+    ax = lambda name: getattr(dma, f"m_axi_{ch}{name}")
+    run_addr = Signal(dma.cfg.dram_addr_bits, name=f"{ch}_run_addr")
+    run_beats = Signal(dma.cfg.dram_addr_bits, name=f"{ch}_run_beats")
+    c = cmd.payload
+    aligned = ((c.addr % unit) == 0) & ((c.bytes % unit) == 0) & (c.bytes != 0)
+    m.d.comb += cmd.ready.eq((run_beats == 0) & info.w_rdy)
+    entry = Signal(info_layout)
+    m.d.comb += [entry.addr.eq(c.addr), entry.offset.eq((c.addr % B) // unit),
+                 entry.lanes.eq(c.bytes // unit), info.w_data.eq(entry)]
+    with m.If(cmd.valid & cmd.ready):
+        with m.If(aligned):
+            first = c.addr >> lb
+            m.d.sync += [run_addr.eq(first << lb),
+                         run_beats.eq(((c.addr + c.bytes - 1) >> lb) - first + 1)]
+            m.d.comb += info.w_en.eq(1)
+        with m.Else():
+            m.d.sync += [dma.error.eq(1), dma.error_addr.eq(c.addr)]
+
+    to_4k = (4096 - (run_addr & 4095)) >> lb
+    capped = Mux(run_beats < 256, run_beats, 256)
+    beats = Signal(range(257), name=f"{ch}_beats")
+    m.d.comb += beats.eq(Mux(to_4k < capped, to_4k, capped))
+    room = inflight < outstanding
+    if lengths is not None:
+        room = room & lengths.w_rdy & addrs.w_rdy
+        m.d.comb += [lengths.w_data.eq(beats), addrs.w_data.eq(run_addr)]
+    m.d.comb += [ax("addr").eq(run_addr), ax("len").eq(beats - 1), ax("size").eq(lb),
+                 ax("burst").eq(1), ax("id").eq(0), ax("cache").eq(0b0011), ax("prot").eq(0),
+                 ax("lock").eq(0), ax("valid").eq((run_beats != 0) & room)]
+    sent = ax("valid") & ax("ready")
+    if lengths is not None:
+        m.d.comb += [lengths.w_en.eq(sent), addrs.w_en.eq(sent)]
+    with m.If(sent):
+        m.d.sync += [run_addr.eq(run_addr + (beats << lb)), run_beats.eq(run_beats - beats)]
+    m.d.sync += inflight.eq(inflight + sent - done)
+
+
+def _join(m, hold, held, lanes, U, w, name):
+    """`held` lanes of hold, then `lanes` after them: 2U lanes (a lane shifter on held)."""
+    joined = [Signal(w, name=f"{name}{i}") for i in range(2 * U)]
+    with m.Switch(held):
+        for hv in range(U):
+            with m.Case(hv):
+                for i in range(2 * U):
+                    src = hold[i] if i < hv else (lanes[i - hv] if i - hv < U else 0)
+                    m.d.comb += joined[i].eq(src)
+    return joined
 
 
 class DmaReader(Configured, wiring.Component):
@@ -85,38 +143,9 @@ class DmaReader(Configured, wiring.Component):
         return m
 
     def _requests(self, m, info, info_layout, inflight, got_last, B, U, lb, unit):
-        """Commands -> bursts on AR: at most 256 beats, none across 4 KiB."""
-        ax = self._ax
-        run_addr = Signal(self._cfg.dram_addr_bits)         # the next burst's beat address
-        run_beats = Signal(self._cfg.dram_addr_bits)        # beats still to request
-        c = self.cmd.payload
-        aligned = ((c.addr % unit) == 0) & ((c.bytes % unit) == 0) & (c.bytes != 0)
-        m.d.comb += self.cmd.ready.eq((run_beats == 0) & info.w_rdy)
-        entry = Signal(info_layout)
-        m.d.comb += [entry.addr.eq(c.addr), entry.offset.eq((c.addr % B) // unit),
-                     entry.lanes.eq(c.bytes // unit), info.w_data.eq(entry)]
-        with m.If(self.cmd.valid & self.cmd.ready):
-            with m.If(aligned):
-                first = c.addr >> lb
-                m.d.sync += [run_addr.eq(first << lb),
-                             run_beats.eq(((c.addr + c.bytes - 1) >> lb) - first + 1)]
-                m.d.comb += info.w_en.eq(1)
-            with m.Else():
-                m.d.sync += [self.error.eq(1), self.error_addr.eq(c.addr)]
-
-        to_4k = (4096 - (run_addr & 4095)) >> lb
-        capped = Mux(run_beats < 256, run_beats, 256)
-        beats = Signal(range(257))
-        m.d.comb += beats.eq(Mux(to_4k < capped, to_4k, capped))
-        m.d.comb += [ax("araddr").eq(run_addr), ax("arlen").eq(beats - 1),
-                     ax("arsize").eq(lb), ax("arburst").eq(1), ax("arid").eq(0),
-                     ax("arcache").eq(0b0011), ax("arprot").eq(0), ax("arlock").eq(0),
-                     ax("arvalid").eq((run_beats != 0) & (inflight < self._outstanding))]
-        sent = ax("arvalid") & ax("arready")
-        with m.If(sent):
-            m.d.sync += [run_addr.eq(run_addr + (beats << lb)),
-                         run_beats.eq(run_beats - beats)]
-        m.d.sync += inflight.eq(inflight + sent - got_last)
+        """Commands -> bursts on AR (`_bursts`)."""
+        _bursts(m, self, "ar", self.cmd, info, info_layout, inflight, got_last, B, lb, unit,
+                self._outstanding)
 
     def _data(self, m, info, info_layout, got_last, B, U, unit):
         """R beats -> output words: drop the first beat's leading lanes, join each beat's
@@ -139,13 +168,7 @@ class DmaReader(Configured, wiring.Component):
         lanes = Array(beat + [0] * U)
         # The beat's lanes after skipping the first `skip`, then placed after `held` lanes.
         shifted = [lanes[i + skip] for i in range(U)]
-        joined = [Signal(w, name=f"joined{i}") for i in range(2 * U)]
-        with m.Switch(held):
-            for hv in range(U):
-                with m.Case(hv):
-                    for i in range(2 * U):
-                        src = hold[i] if i < hv else (shifted[i - hv] if i - hv < U else 0)
-                        m.d.comb += joined[i].eq(src)
+        joined = _join(m, hold, held, shifted, U, w, "joined")
         total = held + avail
         remaining = Mux(first, head.lanes, left)
 
@@ -179,3 +202,142 @@ class DmaReader(Configured, wiring.Component):
             with m.Else():
                 m.d.sync += [left.eq(remaining), held.eq(total)]
                 m.d.sync += [hold[i].eq(joined[i]) for i in range(U)]
+
+
+def axi4_write_master(prefix, addr_bits, data_bits, id_bits=1):
+    """Signature members of an AXI4 master's write channels, Xilinx names (`m_axi_aw*`)."""
+    p = prefix
+    return {
+        f"{p}_awid": Out(id_bits), f"{p}_awaddr": Out(addr_bits), f"{p}_awlen": Out(8),
+        f"{p}_awsize": Out(3), f"{p}_awburst": Out(2), f"{p}_awlock": Out(1),
+        f"{p}_awcache": Out(4), f"{p}_awprot": Out(3), f"{p}_awvalid": Out(1),
+        f"{p}_awready": In(1),
+        f"{p}_wdata": Out(data_bits), f"{p}_wstrb": Out(data_bits // 8), f"{p}_wlast": Out(1),
+        f"{p}_wvalid": Out(1), f"{p}_wready": In(1),
+        f"{p}_bid": In(id_bits), f"{p}_bresp": In(2), f"{p}_bvalid": In(1),
+        f"{p}_bready": Out(1),
+    }
+
+
+class DmaWriter(Configured, wiring.Component):
+    """The DMA's write side: commands (address, length in lanes, as DmaReader) and, on `i`,
+    their data as words packed from lane 0 (`units` valid lanes, the rest of a command's
+    lanes in its next words) -> INCR bursts (at most 256 beats, none across 4 KiB, several
+    in flight), W beats with the strobes of the lanes they carry, B responses checked
+    (SLVERR or DECERR: `error` with the burst's address; a misaligned command: `error`
+    with its address). AW never waits for W data."""
+
+    def __init__(self, cfg, outstanding=4):
+        def members(cfg):
+            if cfg.axi_bytes % cfg.pe_cols:
+                raise ValueError(f"the bus ({cfg.axi_bytes} bytes) must hold whole "
+                                 f"{cfg.pe_cols}-byte lanes")
+            if not 1 <= outstanding <= 16:
+                raise ValueError(f"outstanding must be in [1, 16], not {outstanding}")
+            return {
+                "cmd": In(stream.Signature(dma_cmd_layout(cfg))),
+                "i": In(stream.Signature(dma_word_layout(cfg))),
+                **axi4_write_master("m_axi", cfg.dram_addr_bits, cfg.axi_data_bits),
+                "error": Out(1), "error_addr": Out(cfg.dram_addr_bits), "clear": In(1),
+                "idle": Out(1),
+            }
+        self._outstanding = outstanding
+        super().__init__(cfg, members)
+
+    def _ax(self, name):
+        return getattr(self, f"m_axi_{name}")
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        B, unit = cfg.axi_bytes, cfg.pe_cols
+        U, lb = B // unit, (B - 1).bit_length()
+        info_layout = data.StructLayout({"addr": cfg.dram_addr_bits, "offset": range(U),
+                                         "lanes": cfg.dram_addr_bits})
+        m.submodules.info = info = fifo.SyncFIFOBuffered(width=info_layout.size,
+                                                         depth=self._outstanding)
+        # The bursts in flight: their lengths for W, their addresses for B.
+        m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(width=9,
+                                                               depth=self._outstanding)
+        m.submodules.addrs = addrs = fifo.SyncFIFOBuffered(width=cfg.dram_addr_bits,
+                                                           depth=self._outstanding)
+        inflight = Signal(range(self._outstanding + 1))
+        answered = Signal()
+        _bursts(m, self, "aw", self.cmd, info, info_layout, inflight, answered, B, lb, unit,
+                self._outstanding, lengths, addrs)
+        self._beats(m, info, info_layout, lengths, U, unit)
+        # B: every response retires a burst; one that is not OKAY is an error, reported
+        # with that burst's address.
+        ax = self._ax
+        m.d.comb += [ax("bready").eq(1), answered.eq(ax("bvalid")),
+                     addrs.r_en.eq(ax("bvalid"))]
+        with m.If(ax("bvalid") & (ax("bresp") != 0)):
+            m.d.sync += [self.error.eq(1), self.error_addr.eq(addrs.r_data)]
+        with m.If(self.clear):
+            m.d.sync += self.error.eq(0)
+        m.d.comb += self.idle.eq(~info.r_rdy & (inflight == 0) & ~lengths.r_rdy)
+        return m
+
+    def _beats(self, m, info, info_layout, lengths, U, unit):
+        """Input words -> W beats: a command's first beat starts at its first lane; lanes
+        an input word brings beyond a beat wait for the next one."""
+        ax = self._ax
+        w = unit * 8
+        head = Signal(info_layout)
+        m.d.comb += head.eq(info.r_data)
+        first = Signal(init=1)
+        left = Signal(self._cfg.dram_addr_bits)
+        hold = [Signal(w, name=f"whold{i}") for i in range(U)]
+        held = Signal(range(U))
+        burst_left = Signal(range(257))
+
+        offset = Mux(first, head.offset, 0)
+        remaining = Mux(first, head.lanes, left)
+        need = Signal(range(U + 1))
+        m.d.comb += need.eq(Mux(remaining < U - offset, remaining, U - offset))
+        word = self.i.payload
+        lanes_in = [word.data[i * w:(i + 1) * w] for i in range(U)]
+        joined = _join(m, hold, held, lanes_in, U, w, "wjoined")
+        from_hold = held >= need                            # no input word needed
+        total = held + word.units
+        can = info.r_rdy & (lengths.r_rdy | (burst_left != 0))
+        beat = can & (from_hold | (self.i.valid & (total >= need)))
+        absorb = can & ~from_hold & self.i.valid & (total < need)
+        # The beat's lanes at their place: lane j holds joined[j - offset].
+        src = joined                                         # (from hold: the same lanes)
+        placed = [Signal(w, name=f"wlane{j}") for j in range(U)]
+        strb = Signal(U)
+        with m.Switch(offset):
+            for ov in range(U):
+                with m.Case(ov):
+                    for j in range(U):
+                        m.d.comb += placed[j].eq(src[j - ov] if j >= ov else 0)
+        for j in range(U):
+            m.d.comb += strb[j].eq((j >= offset) & (j < offset + need))
+        m.d.comb += [ax("wdata").eq(Cat(*placed)),
+                     ax("wstrb").eq(Cat(*[s.replicate(unit) for s in strb])),
+                     ax("wvalid").eq(beat),
+                     ax("wlast").eq(Mux(burst_left == 0, lengths.r_data == 1,
+                                        burst_left == 1))]
+        go = beat & ax("wready")
+        take_word = (go & ~from_hold) | absorb
+        m.d.comb += self.i.ready.eq(take_word)
+        with m.If(go):
+            with m.If(burst_left == 0):
+                m.d.comb += lengths.r_en.eq(1)
+                m.d.sync += burst_left.eq(lengths.r_data - 1)
+            with m.Else():
+                m.d.sync += burst_left.eq(burst_left - 1)
+            m.d.sync += [first.eq(0), left.eq(remaining - need)]
+            rest = Mux(from_hold, held, total) - need
+            m.d.sync += held.eq(rest)
+            with m.Switch(need):
+                for nv in range(U + 1):
+                    with m.Case(nv):
+                        m.d.sync += [hold[i].eq(joined[i + nv] if i + nv < 2 * U else 0)
+                                     for i in range(U)]
+            with m.If(remaining == need):
+                m.d.comb += info.r_en.eq(1)
+                m.d.sync += [first.eq(1), held.eq(0)]
+        with m.If(absorb):
+            m.d.sync += [held.eq(total)] + [hold[i].eq(joined[i]) for i in range(U)]

@@ -23,7 +23,7 @@ from .ccore import CCore
 from .cluster import Cluster
 from .convert import PintConverter
 from .divider import Divider
-from .dma import DmaReader
+from .dma import DmaReader, DmaWriter
 from .input_buffer import InputBuffer
 from .lfsr import Lfsr
 from .mac import PintMac
@@ -60,6 +60,7 @@ MODULES = {
     "acore": ACore,
     "regs": Regs,
     "dma_reader": DmaReader,
+    "dma_writer": DmaWriter,
 }
 
 

@@ -4,13 +4,19 @@
 import pytest
 
 from hw.config import small, vc709
-from hw.dma import DmaReader
+from hw.dma import DmaReader, DmaWriter
 from sim.runner import run_cocotb
 
 
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
 def test_dma_reader(cfg):
-    run_cocotb(DmaReader(cfg), "dma_reader", "sim.tb.tb_dma", cfg)
+    run_cocotb(DmaReader(cfg), "dma_reader", "sim.tb.tb_dma", cfg, testcase="(reads|errors)")
+
+
+@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+def test_dma_writer(cfg):
+    run_cocotb(DmaWriter(cfg), "dma_writer", "sim.tb.tb_dma", cfg,
+               testcase="(writes|write_errors)")
 
 
 def test_dma_reader_needs_whole_lanes():
