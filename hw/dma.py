@@ -313,7 +313,9 @@ class DmaWriter(Configured, wiring.Component):
                     for j in range(U):
                         m.d.comb += placed[j].eq(src[j - ov] if j >= ov else 0)
         for j in range(U):
-            m.d.comb += strb[j].eq((j >= offset) & (j < offset + need))
+            # (offset < U, so the last lane is never before it)
+            after = (offset <= j) if j < U - 1 else 1
+            m.d.comb += strb[j].eq(after & (j < offset + need))
         m.d.comb += [ax("wdata").eq(Cat(*placed)),
                      ax("wstrb").eq(Cat(*[s.replicate(unit) for s in strb])),
                      ax("wvalid").eq(beat),
