@@ -26,6 +26,7 @@ from .divider import Divider
 from .dma import DmaReader, DmaWriter
 from .input_buffer import InputBuffer
 from .lfsr import Lfsr
+from .load import LoadUnit
 from .mac import PintMac
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
@@ -61,6 +62,7 @@ MODULES = {
     "regs": Regs,
     "dma_reader": DmaReader,
     "dma_writer": DmaWriter,
+    "load_unit": LoadUnit,
 }
 
 
