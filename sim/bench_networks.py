@@ -128,6 +128,11 @@ def main(argv=None):
             s = summary(name, step, r, cfg, cs)
             results.append(s)
             if batch == args.batch:
+                s["whatif"] = [
+                    sum(step.macs.values()) / (perf.simulate(
+                        step.descs, step.meta, cfg, perf.Dram(ports=ports),
+                        write_banks=banks).cycles * cfg.macs)
+                    for ports, banks in ((2, False), (1, True), (2, True))]
                 rows = layer_rows(step, r, cfg, dram)
                 png = out / f"bench_networks_{name}.png"
                 figure(name, rows, png)
@@ -184,6 +189,15 @@ def write(results, hosts, cfg, dram, batch):
         lines.append(f"| {s['name']} | {ips} | {gops} | {util}% | "
                      f"{2 * s['macs'] * ips / 1e9:.0f} | {s['ips']:.1f} | {s['gops']:.0f} | "
                      f"{100 * s['util']:.1f}% |")
+    lines += ["", f"What the model says two changes would give (PE utilization, batch {batch}): "
+              "a second AXI port (both SODIMMs), the buffers taking one entry per bank per "
+              "cycle instead of one per cycle, both:", "",
+              "| network | today | 2 AXI ports | one entry per bank per cycle | both |",
+              "|---|---:|---:|---:|---:|"]
+    for s in results:
+        if s["batch"] == batch:
+            lines.append(f"| {s['name']} | {100 * s['util']:.1f}% | " + " | ".join(
+                f"{100 * u:.1f}%" for u in s["whatif"]) + " |")
     lines += ["", f"DRAM bytes per image by category (batch {batch}; RdSum and WrSum are the "
               "C-Core's 32-bit sums on their way to the A-Core through DRAM):", "",
               "| network | " + " | ".join(perf.CATEGORIES) + " | total (MB) |",

@@ -27,6 +27,7 @@ from hw.isa.apu import EMITS, Program
 from hw.isa.modes import Phase
 from hw.isa.program import Buf, Fmt, Op, StoreLayout, Unit
 from sim.golden import ccore, dram
+from sim.golden import input_buffer as ibuf
 
 __all__ = ["Dram", "tile_cycles", "acore_cycles", "simulate", "Result", "CATEGORIES",
            "TILE_GAP", "RESULT_LAT", "WG_LAT"]
@@ -202,9 +203,11 @@ class Result:
     host_bytes: int = 0
 
 
-def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8):
+def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=False):
     """Run the program's timing. Descriptors dispatch in order into per-unit queues of
-    `queue_depth`; a descriptor starts when its unit is free and its tokens are there."""
+    `queue_depth`; a descriptor starts when its unit is free and its tokens are there.
+    write_banks: a what-if, the buffers taking one entry per bank per cycle instead of one
+    entry per cycle (today's RTL)."""
     bpc = dram_model.bytes_per_cycle(cfg)
     n = len(descs)
     starts, ends = [0] * n, [0] * n
@@ -272,9 +275,10 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8):
             nbytes = load_bytes(d, cfg)
             if d.buf == Buf.W:
                 writes = d.nbytes // cfg.pe_cols
+                writes = -(-writes // (3 * cfg.clusters)) if write_banks else writes
             else:
-                from sim.golden import input_buffer as ibuf
-                writes = ibuf.entries(d.rows, d.w, d.blocks, cfg) * ibuf.banks(cfg)
+                writes = ibuf.entries(d.rows, d.w, d.blocks, cfg) * (
+                    1 if write_banks else ibuf.banks(cfg))
             end = max(dram_time(start, nbytes), start + writes)
             traffic["RdWt" if d.buf == Buf.W else "RdAct"] = nbytes
             busy[u] += end - start
