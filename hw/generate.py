@@ -21,6 +21,7 @@ from .apu import Apu
 from .array import CCoreArray
 from .ccore import CCore
 from .cluster import Cluster
+from .controller import Controller
 from .convert import PintConverter
 from .divider import Divider
 from .dma import DmaReader, DmaWriter
@@ -63,6 +64,7 @@ MODULES = {
     "dma_reader": DmaReader,
     "dma_writer": DmaWriter,
     "load_unit": LoadUnit,
+    "controller": Controller,
 }
 
 
