@@ -11,7 +11,8 @@ one's even one for stride-2 pairs, or zero); the tile's first beat waits for its
 swaps them in; (3) each array transfer accumulates into the partial-sum buffer at its index
 in the tile, column 0 of every PE row (WG: one transfer, its WPUs' partial sums added per PE
 column), and with `emit` the new sums also leave on `o`, in address order. A descriptor the
-buffers cannot serve raises `error` (sticky) and is dropped, never run.
+buffers cannot serve raises `error` (sticky) and is dropped, never run. `retired` pulses when
+a tile's last sums are in the partial-sum buffer (its reads of the buffers long done).
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed
@@ -52,6 +53,7 @@ class CCore(Configured, wiring.Component):
                                                            ccore_lanes(cfg)))),
                 "error": Out(1),
                 "conflicts": Out(32),
+                "retired": Out(1),
             }
         super().__init__(cfg, members)
 
@@ -313,7 +315,7 @@ class CCore(Configured, wiring.Component):
                      array.o.ready.eq(psum.acc.ready & results.r_rdy & (~res.wg | last))]
         with m.If(psum.acc.valid & psum.acc.ready):
             m.d.sync += done.eq(Mux(last, 0, done + 1))
-            m.d.comb += results.r_en.eq(last)
+            m.d.comb += [results.r_en.eq(last), self.retired.eq(last)]
             with m.If(res.wg):
                 m.d.sync += wg_c.eq(Mux(wg_c == P - 1, 0, wg_c + 1))
                 with m.If(wg_c == P - 1):

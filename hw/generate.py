@@ -28,6 +28,7 @@ from .dma import DmaReader, DmaWriter
 from .input_buffer import InputBuffer
 from .lfsr import Lfsr
 from .load import LoadUnit
+from .tile_unit import TileUnit
 from .mac import PintMac
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
@@ -65,6 +66,7 @@ MODULES = {
     "dma_writer": DmaWriter,
     "load_unit": LoadUnit,
     "controller": Controller,
+    "tile_unit": TileUnit,
 }
 
 

@@ -1,0 +1,67 @@
+"""The C-Core's unit: a TILE descriptor (`hw.isa.program.TileOp`) -> its `nblk` tiles, one
+after another, into the C-Core (`TileOp.tiles`: FP and BP advance the channel block and the
+weight block and keep `first` for the first, `emit` for the last; WG advances the channel
+block and the partial-sum base by pe_cols). Done when the C-Core has retired all of them; a
+tile the C-Core refuses (it never retires) and `nblk` = 0 (the layout can hold it) are
+TILE_REFUSED errors."""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import Configured
+from .isa.modes import Phase
+from .isa.program import Op, layout
+from .isa.regs import ErrorCode
+from .isa.tile import ccore_tile_layout
+
+__all__ = ["TileUnit"]
+
+
+class TileUnit(Configured, wiring.Component):
+    def __init__(self, cfg):
+        super().__init__(cfg, lambda cfg: {
+            "desc": In(stream.Signature(layout(cfg, Op.TILE))),
+            "tile": Out(stream.Signature(ccore_tile_layout(cfg))),
+            "retired": In(1), "refused": In(1),
+            "done": Out(1), "error": Out(1), "code": Out(8),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        d = Signal(layout(cfg, Op.TILE))
+        active = Signal()
+        sent = Signal.like(d.nblk)           # tiles handed to the C-Core
+        back = Signal.like(d.nblk)           # tiles it retired
+        m.d.comb += self.desc.ready.eq(~active)
+        empty = Signal()                     # nblk = 0: refused, never active
+        with m.If(self.desc.valid & ~active):
+            with m.If(self.desc.payload.nblk == 0):
+                m.d.comb += empty.eq(1)
+            with m.Else():
+                m.d.sync += [d.eq(self.desc.payload), active.eq(1), sent.eq(0), back.eq(0)]
+        t = self.tile.payload
+        base = d.tile
+        wg = base.mode.phase == Phase.WG
+        last = sent == d.nblk - 1
+        m.d.comb += [t.eq(base), t.cb.eq(base.cb + sent)]
+        with m.If(wg):
+            m.d.comb += t.pbase.eq(base.pbase + sent * cfg.pe_cols)
+        with m.Else():
+            m.d.comb += [t.wblk.eq(base.wblk + sent), t.first.eq(base.first & (sent == 0)),
+                         t.emit.eq(base.emit & last)]
+        m.d.comb += self.tile.valid.eq(active & (sent != d.nblk))
+        with m.If(self.tile.valid & self.tile.ready):
+            m.d.sync += sent.eq(sent + 1)
+        with m.If(active & self.retired):
+            m.d.sync += back.eq(back + 1)
+            with m.If(back == d.nblk - 1):
+                m.d.sync += active.eq(0)
+                m.d.comb += self.done.eq(1)
+        # The C-Core's `error` is sticky: its rising edge is a refused tile.
+        was = Signal()
+        m.d.sync += was.eq(self.refused)
+        m.d.comb += [self.error.eq((self.refused & ~was) | empty),
+                     self.code.eq(ErrorCode.TILE_REFUSED.value)]
+        return m
