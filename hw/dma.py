@@ -3,7 +3,8 @@ length, -> the bytes there, in order, in words of the bus width) and write side 
 commands and words -> the bytes written).
 
 A command's address and length are multiples of the configuration's `pe_cols` bytes (a
-buffer entry's channel block: the unit every program tensor is laid out in), so bytes move in
+buffer entry's channel block: the unit every program tensor is laid out in; a writer may be
+given another lane size), so bytes move in
 lanes of that size and the realignment is a lane shifter, not a byte shifter. Each command
 becomes INCR bursts of at most 256 beats that never cross a 4 KiB boundary; up to
 `outstanding` bursts are in flight (one ID, so they return in order). Output words carry the
@@ -39,8 +40,9 @@ def dma_cmd_layout(cfg):
     return data.StructLayout({"addr": cfg.dram_addr_bits, "bytes": cfg.dram_addr_bits})
 
 
-def dma_word_layout(cfg):
-    lanes = cfg.axi_bytes // cfg.pe_cols
+def dma_word_layout(cfg, lane_bytes=None):
+    """A bus word of `lane_bytes`-byte lanes (default pe_cols): `units` valid from lane 0."""
+    lanes = cfg.axi_bytes // (lane_bytes or cfg.pe_cols)
     return data.StructLayout({"data": cfg.axi_data_bits, "units": range(lanes + 1),
                               "last": 1})
 
@@ -77,7 +79,8 @@ def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, out
     room = inflight < outstanding
     if lengths is not None:
         room = room & lengths.w_rdy & addrs.w_rdy
-        m.d.comb += [lengths.w_data.eq(beats), addrs.w_data.eq(run_addr)]
+        # (the burst's address, and whether it ends its command)
+        m.d.comb += [lengths.w_data.eq(beats), addrs.w_data.eq(Cat(run_addr, run_beats == beats))]
     m.d.comb += [ax("addr").eq(run_addr), ax("len").eq(beats - 1), ax("size").eq(lb),
                  ax("burst").eq(1), ax("id").eq(0), ax("cache").eq(0b0011), ax("prot").eq(0),
                  ax("lock").eq(0), ax("valid").eq((run_beats != 0) & room)]
@@ -225,21 +228,24 @@ class DmaWriter(Configured, wiring.Component):
     lanes in its next words) -> INCR bursts (at most 256 beats, none across 4 KiB, several
     in flight), W beats with the strobes of the lanes they carry, B responses checked
     (SLVERR or DECERR: `error` with the burst's address; a misaligned command: `error`
-    with its address). AW never waits for W data."""
+    with its address); `written` pulses when a command's last burst is answered. AW never waits for W data. `lane_bytes` (default pe_cols, a power of
+    two) sets the lane: the STORE unit's writer moves 4-byte sums."""
 
-    def __init__(self, cfg, outstanding=4):
+    def __init__(self, cfg, outstanding=4, lane_bytes=None):
         def members(cfg):
-            if cfg.axi_bytes % cfg.pe_cols:
+            lane = lane_bytes or cfg.pe_cols
+            if lane & (lane - 1) or cfg.axi_bytes % lane:
                 raise ValueError(f"the bus ({cfg.axi_bytes} bytes) must hold whole "
-                                 f"{cfg.pe_cols}-byte lanes")
+                                 f"{lane}-byte lanes, a power of two")
+            self._lane = lane
             if not 1 <= outstanding <= 16:
                 raise ValueError(f"outstanding must be in [1, 16], not {outstanding}")
             return {
                 "cmd": In(stream.Signature(dma_cmd_layout(cfg))),
-                "i": In(stream.Signature(dma_word_layout(cfg))),
+                "i": In(stream.Signature(dma_word_layout(cfg, lane_bytes))),
                 **axi4_write_master("m_axi", cfg.dram_addr_bits, cfg.axi_data_bits),
                 "error": Out(1), "error_addr": Out(cfg.dram_addr_bits), "clear": In(1),
-                "idle": Out(1),
+                "idle": Out(1), "written": Out(1),
             }
         self._outstanding = outstanding
         super().__init__(cfg, members)
@@ -250,7 +256,7 @@ class DmaWriter(Configured, wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        B, unit = cfg.axi_bytes, cfg.pe_cols
+        B, unit = cfg.axi_bytes, self._lane
         U, lb = B // unit, (B - 1).bit_length()
         info_layout = data.StructLayout({"addr": cfg.dram_addr_bits, "offset": range(U),
                                          "lanes": cfg.dram_addr_bits})
@@ -259,7 +265,7 @@ class DmaWriter(Configured, wiring.Component):
         # The bursts in flight: their lengths for W, their addresses for B.
         m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(width=9,
                                                                depth=self._outstanding)
-        m.submodules.addrs = addrs = fifo.SyncFIFOBuffered(width=cfg.dram_addr_bits,
+        m.submodules.addrs = addrs = fifo.SyncFIFOBuffered(width=cfg.dram_addr_bits + 1,
                                                            depth=self._outstanding)
         inflight = Signal(range(self._outstanding + 1))
         answered = Signal()
@@ -269,10 +275,12 @@ class DmaWriter(Configured, wiring.Component):
         # B: every response retires a burst; one that is not OKAY is an error, reported
         # with that burst's address.
         ax = self._ax
+        a = cfg.dram_addr_bits
         m.d.comb += [ax("bready").eq(1), answered.eq(ax("bvalid")),
-                     addrs.r_en.eq(ax("bvalid"))]
+                     addrs.r_en.eq(ax("bvalid")),
+                     self.written.eq(ax("bvalid") & addrs.r_data[a])]
         with m.If(ax("bvalid") & (ax("bresp") != 0)):
-            m.d.sync += [self.error.eq(1), self.error_addr.eq(addrs.r_data)]
+            m.d.sync += [self.error.eq(1), self.error_addr.eq(addrs.r_data[:a])]
         with m.If(self.clear):
             m.d.sync += self.error.eq(0)
         m.d.comb += self.idle.eq(~info.r_rdy & (inflight == 0) & ~lengths.r_rdy)

@@ -34,6 +34,7 @@ from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
 from .psum_buffer import PsumBuffer
 from .regs import Regs
+from .store import StoreUnit
 from .verilog import to_verilog
 from .weight_buffer import WeightBuffer
 from .wpu import Wpu
@@ -67,6 +68,7 @@ MODULES = {
     "load_unit": LoadUnit,
     "controller": Controller,
     "tile_unit": TileUnit,
+    "store_unit": StoreUnit,
 }
 
 

@@ -3,10 +3,11 @@ after another, into the C-Core (`TileOp.tiles`: FP and BP advance the channel bl
 weight block and keep `first` for the first, `emit` for the last; WG advances the channel
 block and the partial-sum base by pe_cols). Done when the C-Core has retired all of them; a
 tile the C-Core refuses (it never retires) and `nblk` = 0 (the layout can hold it) are
-TILE_REFUSED errors."""
+TILE_REFUSED errors. Each emitting tile, as handed over, also goes out on `emitted` (through a
+FIFO of `depth`) for the STORE unit, which places the sums the C-Core emits by its fields."""
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import Configured
@@ -19,10 +20,14 @@ __all__ = ["TileUnit"]
 
 
 class TileUnit(Configured, wiring.Component):
-    def __init__(self, cfg):
+    def __init__(self, cfg, depth=4):
+        if not 1 <= depth <= 64:
+            raise ValueError(f"depth must be in [1, 64], not {depth}")
+        self._depth = depth
         super().__init__(cfg, lambda cfg: {
             "desc": In(stream.Signature(layout(cfg, Op.TILE))),
             "tile": Out(stream.Signature(ccore_tile_layout(cfg))),
+            "emitted": Out(stream.Signature(ccore_tile_layout(cfg))),
             "retired": In(1), "refused": In(1),
             "done": Out(1), "error": Out(1), "code": Out(8),
         })
@@ -51,7 +56,14 @@ class TileUnit(Configured, wiring.Component):
         with m.Else():
             m.d.comb += [t.wblk.eq(base.wblk + sent), t.first.eq(base.first & (sent == 0)),
                          t.emit.eq(base.emit & last)]
-        m.d.comb += self.tile.valid.eq(active & (sent != d.nblk))
+        # An emitting tile goes only when the STORE side has room for its fields.
+        m.submodules.emits = emits = fifo.SyncFIFOBuffered(width=t.shape().size,
+                                                           depth=self._depth)
+        m.d.comb += [self.tile.valid.eq(active & (sent != d.nblk) & (~t.emit | emits.w_rdy)),
+                     emits.w_data.eq(t), emits.w_en.eq(self.tile.valid & self.tile.ready
+                                                      & t.emit),
+                     self.emitted.payload.eq(emits.r_data),
+                     self.emitted.valid.eq(emits.r_rdy), emits.r_en.eq(self.emitted.ready)]
         with m.If(self.tile.valid & self.tile.ready):
             m.d.sync += sent.eq(sent + 1)
         with m.If(active & self.retired):

@@ -43,7 +43,7 @@ class TilePath(Configured, wiring.Component):
         wiring.connect(m, c.o, wiring.flipped(self.o))
         wiring.connect(m, wiring.flipped(self.desc), u.desc)
         wiring.connect(m, u.tile, c.tile)
-        m.d.comb += [u.retired.eq(c.retired), u.refused.eq(c.error),
+        m.d.comb += [u.retired.eq(c.retired), u.refused.eq(c.error), u.emitted.ready.eq(1),
                      self.done.eq(u.done), self.error.eq(u.error), self.code.eq(u.code),
                      self.tap.eq(u.tile.payload),
                      self.tap_valid.eq(u.tile.valid & u.tile.ready)]

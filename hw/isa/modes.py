@@ -3,9 +3,14 @@ word the PE, WPU and C-Core hold while a pattern runs."""
 
 from amaranth.lib import data, enum
 
-__all__ = ["LANES", "Phase", "Mode", "MODES", "pe_mode_layout"]
+__all__ = ["LANES", "Phase", "Mode", "MODES", "pe_mode_layout", "psum_lane"]
 
 LANES = 3           # a PE's output lanes: one per MAC
+
+
+def psum_lane(cfg, k, w, r, lane):
+    """Index of a C-Core partial-sum lane: cluster k, WPU w, PE row r, MAC lane `lane`."""
+    return ((k * cfg.wpus + w) * cfg.pe_rows + r) * LANES + lane
 
 
 class Phase(enum.IntEnum, shape=2):

@@ -32,6 +32,7 @@ class ErrorCode(enum.Enum, shape=8):
     ACORE = 7               # the A-Core refused a run (a length or a division)
     TOKENS = 8              # END with tokens nobody took
     WATCHDOG = 9            # nothing moved for WATCHDOG cycles
+    BAD_STORE = 10          # a STORE whose layout does not fit its tile (MAP32 for WG, ...)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ written, in address order.
 
 import numpy as np
 
-from hw.isa.modes import LANES, Mode, Phase
+from hw.isa.modes import LANES, Mode, Phase, psum_lane
 from hw.isa.tile import Tile
 from sim.golden import conv
 from sim.golden import input_buffer as ibuf
@@ -27,8 +27,7 @@ __all__ = ["Layer", "Tile", "wg1x1_as_fp", "wg1x1_result", "step", "beats_per_ro
            "beats", "places", "tile_places", "out_rows", "assemble", "lane", "lanes"]
 
 
-def lane(cfg, k, w, r, l):
-    return ((k * cfg.wpus + w) * cfg.pe_rows + r) * LANES + l
+lane = psum_lane         # the one definition, shared with the STORE unit
 
 
 def lanes(cfg):

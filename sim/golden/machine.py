@@ -25,8 +25,8 @@ import numpy as np
 
 from hw.isa.apu import Program
 from hw.isa.modes import LANES, Phase
-from hw.isa.program import (SLOTS, Buf, Fmt, Op, ScaleOp, StoreLayout, Unit, line_bytes)
-from sim.golden import acore, ccore, conv, convert, dram, pint
+from hw.isa.program import SLOTS, Buf, Fmt, Op, ScaleOp, Unit, line_bytes
+from sim.golden import acore, ccore, conv, convert, dram, pint, store
 from sim.golden import input_buffer as ibuf
 from sim.golden import weight_buffer as wbuf
 from sim.golden.psum_buffer import PsumModel
@@ -394,40 +394,8 @@ class Machine:
             self._store_one(i, d, *self.emitted.popleft())
 
     def _store_one(self, i, d, t, rows):
-        cfg, G = self.cfg, self.cfg.apus
-        t = t.replace(row0=t.row0 + d.row_off, wgroup=t.wgroup + d.group_off,
-                      cb=t.cb + d.cb_off, eb=t.eb + d.eb_off)
-        # up2: the tile's outputs are every other row and column of the stored map.
-        placed = ccore.tile_places(t, -(-d.out_h // 2), -(-d.out_w // 2), cfg) if d.up2 \
-            else ccore.tile_places(t, d.out_h, d.out_w, cfg)
-        addrs, vals = [], []
-        if d.layout == StoreLayout.MAP32:
-            for (a, lane), (ch, y, x) in placed.items():
-                if ch >= d.out_c:
-                    continue
-                v, o = rows[a][lane]
-                self.stats.overflows += int(o)
-                off = (ch // G) * d.s_blk + (ch % G) * 4
-                if d.up2:
-                    for dy in (0, 1):
-                        for dx in (0, 1):
-                            if 2 * y + dy < d.out_h and 2 * x + dx < d.out_w:
-                                addrs.append(d.addr + off + (2 * y + dy) * d.s_row
-                                             + (2 * x + dx) * d.s_col)
-                                vals.append(v if dy == dx == 0 else 0)
-                else:
-                    addrs.append(d.addr + off + y * d.s_row + x * d.s_col)
-                    vals.append(v)
-        else:
-            order = self._wimg_order(d)
-            for (a, lane), (o, c, u, v_) in placed.items():
-                if d.layout == StoreLayout.WIMG32_C and (u, v_) != (1, 1):
-                    continue
-                val, ovf = rows[a][lane]
-                self.stats.overflows += int(ovf)
-                pos = order[o, c] if d.layout == StoreLayout.WIMG32_C else order[o, c, u, v_]
-                addrs.append(d.addr + 4 * int(pos))
-                vals.append(val)
+        addrs, vals, ovfs = store.writes(d, t, rows, self.cfg)
+        self.stats.overflows += ovfs
         if not addrs:
             return
         lo, hi = min(addrs), max(addrs) + 4
@@ -435,14 +403,6 @@ class Machine:
         for a, v in zip(addrs, vals):
             dram.put(self.dram, a, [v], 4)
         self.stats.dram_written += 4 * len(addrs)
-
-    def _wimg_order(self, d):
-        key = (d.layout, d.out_h, d.out_w, d.cblocks)
-        cache = self.__dict__.setdefault("_orders", {})
-        if key not in cache:
-            k1 = d.layout == StoreLayout.WIMG32_C
-            cache[key] = dram.wimg_order(d.out_h, d.cblocks * self.cfg.pe_cols, k1, self.cfg)
-        return cache[key]
 
     # The A-Core and the scalar table ------------------------------------------------------
 

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from hw.config import EtaConfig
 # Strict packing (a missing, unknown or too wide field raises), for every testbench.
@@ -54,6 +54,25 @@ class StreamPort:
         self.valid = getattr(dut, f"{name}__valid")
         self.ready = getattr(dut, f"{name}__ready")
         self.payload = getattr(dut, f"{name}__payload")
+
+
+async def send(dut, port, items, idle="none", rnd=None):
+    """Drive `items` into the stream `port` (a StreamPort) in order, each held until taken,
+    with `idle` cycles between them (`stall_generator`). Ready is sampled before the edge."""
+    go = stall_generator(idle, rnd or random.Random(0))
+    await FallingEdge(dut.clk)
+    for item in items:
+        while not next(go):
+            await FallingEdge(dut.clk)
+        port.valid.value = 1
+        port.payload.value = int(item)
+        while True:
+            await ReadOnly()
+            taken = port.ready.value == 1
+            await FallingEdge(dut.clk)
+            if taken:
+                break
+        port.valid.value = 0
 
 
 async def run_stream(dut, src, sink, items, count, idle="none", backpressure="none",

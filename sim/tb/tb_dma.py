@@ -203,9 +203,19 @@ async def writes(dut, stalls):
             while stalls == "random" and rnd.random() < 0.3:
                 await RisingEdge(dut.clk)
 
+    written = []
+
+    async def count_written():
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            if dut.written.value:
+                written.append(1)
+
     dut.cmd__valid.value = 0
     dut.i__valid.value = 0
     await FallingEdge(dut.clk)
+    counter = cocotb.start_soon(count_written())
     c = cocotb.start_soon(feed_cmds())
     wd = cocotb.start_soon(feed_words())
     await c
@@ -217,6 +227,9 @@ async def writes(dut, stalls):
             break
     assert dut.idle.value == 1, "the writer never became idle"
     assert dut.error.value == 0
+    counter.cancel()
+    # Long commands cross 4 KiB and 256 beats: `written` once per command, not per burst.
+    assert len(written) == len(cmds), f"{len(written)} written pulses, {len(cmds)} commands"
     got = ram.read(0, SIZE)
     bad = [i for i in range(SIZE) if got[i] != want[i]]
     assert not bad, f"{len(bad)} bytes differ, first at {bad[0]:#x} ({unit}-byte lanes)"

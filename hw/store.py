@@ -1,0 +1,280 @@
+"""The STORE unit: the sums of the C-Core's emitting tiles -> DRAM, 32 bits each, placed as
+`sim.golden.store.writes` places them (a STORE descriptor's layout and offsets, the tile's
+own fields).
+
+A STORE takes the next `count` emitting tiles (their fields from the TILE unit's `emitted`
+stream, in the order the C-Core emits them) and, for each, its `ccore.transfers` beats on
+`o`. A beat's lanes are written in **chunks**: the K = clusters sums of one channel block
+at one pixel (K consecutive 32-bit words in a MAP32 map), or, for WG, one word of the
+weight image (its P input channels come from P different beats). Each chunk is one write
+command of the DMA writer (4-byte lanes); chunks outside the map, channels from `out_c` on
+and, with `up2`, the zeros between a stride-2 1x1 BP's outputs are handled as the golden
+model does. The STORE is done when the writer has answered every command.
+
+A chunk outside the DRAM window is an ADDRESS error, a layout that does not fit the tile
+(MAP32 for a WG tile, a weight image for FP or BP) BAD_STORE; the unit then stops until
+reset.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .ccore import ccore_lanes
+from .config import Configured
+from .dma import dma_cmd_layout, dma_word_layout
+from .isa.modes import LANES, Phase, psum_lane
+from .isa.program import Op, StoreLayout, layout
+from .isa.regs import ErrorCode
+from .isa.tile import ccore_tile_layout
+from .psum_buffer import psum_lane_layout
+
+__all__ = ["StoreUnit", "chunks"]
+
+WORD = 4                # bytes of a stored sum
+
+# Chunk classes: how a transfer's lanes map to (block, row, column) or weight positions.
+FP3, BP3S2, FP1, BP1, WG = range(5)
+
+
+def chunks(cfg, cls):
+    """The chunks of one transfer of class `cls`: (lanes, params). MAP32 classes: block =
+    bm wgroup + ba, row = ym base + ya, column = xm j + xa (bm, ym, xm per class); WG: one
+    lane, params (k, u, v) of the weight it holds."""
+    K, W, R = cfg.clusters, cfg.wpus, cfg.pe_rows
+    out = []
+    if cls == FP3:          # 3x3 FP (any stride), 3x3 BP stride 1: column 0 of each WPU
+        for w in range(W):
+            out.append(([psum_lane(cfg, q, w, 0, 0) for q in range(K)], (0, w, 0)))
+    elif cls == BP3S2:      # 3x3 BP stride 2: each PE's 2 x 2 outputs
+        for w in range(W):
+            for r in range(2):
+                for c in range(2):
+                    out.append(([psum_lane(cfg, q, w, r, c) for q in range(K)],
+                                (0, 2 * w + r - 1, c - 1)))
+    elif cls == FP1:        # 1x1 FP: channel LANES (g K + k) + l: LANES blocks per group
+        for w in range(W):
+            for r in range(R):
+                for h in range(LANES):
+                    es = [h * K + q for q in range(K)]
+                    out.append(([psum_lane(cfg, e // LANES, w, r, e % LANES) for e in es],
+                                (h, LANES * w + r, 0)))
+    elif cls == BP1:        # 1x1 BP: channel LANES K g + l K + k
+        for w in range(W):
+            for r in range(R):
+                for c in range(LANES):
+                    out.append(([psum_lane(cfg, q, w, r, c) for q in range(K)],
+                                (c, LANES * w + r, 0)))
+    else:                   # WG: output channel k, tap (u, v) of this beat's input channel
+        for k in range(K):
+            for u in range(R):
+                for v in range(LANES):
+                    out.append(([psum_lane(cfg, k, 0, u, v)], (k, u, v)))
+    return out
+
+
+class StoreUnit(Configured, wiring.Component):
+    def __init__(self, cfg):
+        def members(cfg):
+            K = cfg.clusters
+            if not cfg.apus == K == cfg.pe_cols:
+                raise ValueError(f"the STORE layouts need apus == clusters == pe_cols, not "
+                                 f"{cfg.apus}, {K}, {cfg.pe_cols}")
+            if cfg.acc_bits > 8 * WORD:
+                raise ValueError(f"STORE writes {8 * WORD}-bit sums; acc_bits is "
+                                 f"{cfg.acc_bits}")
+            if K * WORD > cfg.axi_bytes:
+                raise ValueError(f"a chunk of {K} sums ({K * WORD} bytes) must fit one bus "
+                                 f"word ({cfg.axi_bytes} bytes)")
+            a = cfg.dram_addr_bits
+            return {
+                "desc": In(stream.Signature(layout(cfg, Op.STORE))),
+                "tiles": In(stream.Signature(ccore_tile_layout(cfg))),
+                "o": In(stream.Signature(data.ArrayLayout(psum_lane_layout(cfg),
+                                                          ccore_lanes(cfg)))),
+                "cmd": Out(stream.Signature(dma_cmd_layout(cfg))),
+                "words": Out(stream.Signature(dma_word_layout(cfg, WORD))),
+                "written": In(1),
+                "dram_base": In(a), "dram_size": In(a),
+                "done": Out(1), "error": Out(1), "code": Out(8),
+            }
+        super().__init__(cfg, members)
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        K, P, W = cfg.clusters, cfg.pe_cols, cfg.wpus
+        d = Signal(layout(cfg, Op.STORE))
+        t = Signal(ccore_tile_layout(cfg))
+        beat = Signal(self.o.payload.shape())
+        tables = {cls: chunks(cfg, cls) for cls in (FP3, BP3S2, FP1, BP1, WG)}
+        most = max(len(c) for c in tables.values())
+
+        left = Signal.like(d.count)                 # tiles of this STORE still to place
+        cls = Signal(range(5))
+        g = Signal.like(t.groups)                   # the transfer: row group, column
+        j = Signal(range((2 << cfg.ibuf_bits) + 2))
+        base = Signal(signed(t.row0.shape().width + 2))
+        q = Signal(range(most))                     # the chunk, and (up2) its quadrant
+        sub = Signal(2)
+        pending = Signal(range(1 << 16))            # commands the writer has not answered
+
+        # ---- the chunk at (cls, q): its lanes and where they go
+        values = [Signal(signed(8 * WORD), name=f"value{i}") for i in range(K)]
+        ba, ya, xa = (Signal(signed(8), name=n) for n in ("ba", "ya", "xa"))
+        exists = Signal()
+        with m.Switch(cls):
+            for c, table in tables.items():
+                with m.Case(c):
+                    with m.Switch(q):
+                        for i, (lanes, (pa, pb, pc)) in enumerate(table):
+                            with m.Case(i):
+                                m.d.comb += [exists.eq(1), ba.eq(pa), ya.eq(pb), xa.eq(pc)]
+                                m.d.comb += [values[n].eq(beat[ln].value)
+                                             for n, ln in enumerate(lanes)]
+        last_q = Signal()
+        m.d.comb += last_q.eq(Mux(cls == FP3, q == len(tables[FP3]) - 1,
+                              Mux(cls == BP3S2, q == len(tables[BP3S2]) - 1,
+                              Mux(cls == WG, q == len(tables[WG]) - 1,
+                                  q == len(tables[FP1]) - 1))))
+
+        valid, addr, nwords, zero, outside = self._place(m, d, t, cls, base, j, ba, ya, xa,
+                                                         sub)
+        m.d.comb += self.cmd.payload.addr.eq(addr)
+        m.d.comb += self.cmd.payload.bytes.eq(nwords * WORD)
+        word = self.words.payload
+        m.d.comb += [word.data.eq(Mux(zero, 0, Cat(*values))), word.units.eq(nwords),
+                     word.last.eq(1)]
+
+        # ---- sequencing
+        cmd_sent, word_sent = Signal(), Signal()
+        per_row = Signal.like(j)
+        m.d.comb += per_row.eq(Mux(t.mode.k1 | ~t.mode.stride2, t.w,
+                                   Mux(t.mode.phase == Phase.BP, t.w + 1, (t.w + 1) >> 1)))
+        step = Mux(t.mode.k1, LANES * W, W)
+        last_transfer = Mux(t.mode.phase == Phase.WG, j == P - 1,
+                            (j == per_row - 1) & (g == t.groups - 1))
+        quads = Mux(d.up2 & (cls != WG), 3, 0)
+        m.d.sync += pending.eq(pending + (self.cmd.valid & self.cmd.ready) - self.written)
+        code = Signal(8)
+        m.d.comb += self.code.eq(code)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.desc.ready.eq(1)
+                with m.If(self.desc.valid):
+                    m.d.sync += [d.eq(self.desc.payload), left.eq(self.desc.payload.count)]
+                    m.next = "TILE"
+            with m.State("TILE"):
+                m.d.comb += self.tiles.ready.eq(1)
+                with m.If(self.tiles.valid):
+                    tin = self.tiles.payload
+                    md = tin.mode
+                    m.d.sync += [t.eq(tin), t.row0.eq(tin.row0 + d.row_off),
+                                 t.wgroup.eq(tin.wgroup + d.group_off),
+                                 t.cb.eq(tin.cb + d.cb_off), t.eb.eq(tin.eb + d.eb_off),
+                                 base.eq(tin.row0 + d.row_off), g.eq(0), j.eq(0)]
+                    m.d.sync += cls.eq(Mux(md.phase == Phase.WG, WG,
+                                       Mux(md.k1, Mux(md.phase == Phase.BP, BP1, FP1),
+                                           Mux((md.phase == Phase.BP) & md.stride2, BP3S2,
+                                               FP3))))
+                    wimg = d.layout != StoreLayout.MAP32
+                    with m.If(wimg != (md.phase == Phase.WG)):
+                        m.d.sync += code.eq(ErrorCode.BAD_STORE.value)
+                        m.next = "ERROR"
+                    with m.Else():
+                        m.next = "BEAT"
+            with m.State("BEAT"):
+                m.d.comb += self.o.ready.eq(1)
+                with m.If(self.o.valid):
+                    m.d.sync += [beat.eq(self.o.payload), q.eq(0), sub.eq(0)]
+                    m.next = "CHUNK"
+            with m.State("CHUNK"):
+                write = exists & valid
+                m.d.comb += [self.cmd.valid.eq(write & ~cmd_sent & ~outside),
+                             self.words.valid.eq(write & ~word_sent & ~outside)]
+                took_cmd = cmd_sent | (self.cmd.valid & self.cmd.ready)
+                took_word = word_sent | (self.words.valid & self.words.ready)
+                with m.If(write & outside):
+                    m.d.sync += code.eq(ErrorCode.ADDRESS.value)
+                    m.next = "ERROR"
+                with m.Elif(~write | (took_cmd & took_word)):
+                    m.d.sync += [cmd_sent.eq(0), word_sent.eq(0)]
+                    with m.If(sub != quads):
+                        m.d.sync += sub.eq(sub + 1)
+                    with m.Elif(~last_q):
+                        m.d.sync += [q.eq(q + 1), sub.eq(0)]
+                    with m.Elif(~last_transfer):
+                        m.next = "BEAT"
+                        with m.If((t.mode.phase != Phase.WG) & (j == per_row - 1)):
+                            m.d.sync += [j.eq(0), g.eq(g + 1), base.eq(base + step)]
+                        with m.Else():
+                            m.d.sync += j.eq(j + 1)
+                    with m.Elif(left == 1):
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += left.eq(left - 1)
+                        m.next = "TILE"
+                with m.Else():
+                    m.d.sync += [cmd_sent.eq(took_cmd), word_sent.eq(took_word)]
+            with m.State("DRAIN"):
+                with m.If(pending == 0):
+                    m.d.comb += self.done.eq(1)
+                    m.next = "IDLE"
+            with m.State("ERROR"):
+                pass
+        # One error pulse on entering ERROR.
+        was = Signal()
+        stopped = Signal()
+        m.d.comb += stopped.eq(code != 0)
+        m.d.sync += was.eq(stopped)
+        m.d.comb += self.error.eq(stopped & ~was)
+        return m
+
+    def _place(self, m, d, t, cls, base, j, ba, ya, xa, sub):
+        """(valid, address, words, zero, outside) of the current chunk and up2 quadrant."""
+        cfg = self._cfg
+        K, P = cfg.clusters, cfg.pe_cols
+        wide = signed(cfg.dram_addr_bits + 40)
+        # WG: the weight image, entry (bank, address) at (address 3K + bank) P; a weight at
+        # its entry's place plus its input channel's place in the block (c: this beat).
+        k, u, v, c = ba, ya, xa, j
+        og, cb = t.eb, t.cb
+        row = og * d.cblocks + cb
+        full = ((row * 3 + u) * (3 * K) + 3 * k + v) * P + c
+        centre = ((row // 3) * (3 * K) + 3 * k + (og + cb) % 3) * P + c
+        is_c = d.layout == StoreLayout.WIMG32_C
+        wg_valid = ~is_c | ((u == 1) & (v == 1))
+        wg_addr = Signal(wide)
+        m.d.comb += wg_addr.eq(d.addr + WORD * Mux(is_c, centre, full))
+        # MAP32: the chunk's block, row and column; with up2 the outputs are every other
+        # row and column of the stored map.
+        bm = Mux((cls == FP1) | (cls == BP1), LANES, 1)
+        blk = Signal(range(1 << 18))
+        m.d.comb += blk.eq(bm * t.wgroup + ba)
+        s2 = cls == BP3S2
+        y = Signal(signed(base.shape().width + 3))
+        x = Signal(signed(j.shape().width + 3))
+        m.d.comb += [y.eq(Mux(s2, 2 * base, base) + ya), x.eq(Mux(s2, 2 * j, j) + xa)]
+        oh = Mux(d.up2, (d.out_h + 1) >> 1, d.out_h)
+        ow = Mux(d.up2, (d.out_w + 1) >> 1, d.out_w)
+        inside = (y >= 0) & (y < oh) & (~s2 | ((x >= 0) & (x < ow)))
+        yy = Mux(d.up2, 2 * y + sub[1], y)
+        xx = Mux(d.up2, 2 * x + sub[0], x)
+        quad_in = ~d.up2 | ((yy < d.out_h) & (xx < d.out_w))
+        ch0 = blk * K
+        room = d.out_c - ch0
+        map_addr = Signal(wide)
+        m.d.comb += map_addr.eq(d.addr + blk * d.s_blk + yy * d.s_row + xx * d.s_col)
+
+        wg = cls == WG
+        valid, zero = Signal(), Signal()
+        nwords = Signal(range(K + 1))
+        raw = Signal(wide)
+        m.d.comb += [valid.eq(Mux(wg, wg_valid, inside & quad_in & (ch0 < d.out_c))),
+                     nwords.eq(Mux(wg, 1, Mux(room < K, room, K))),
+                     zero.eq(~wg & d.up2 & (sub != 0)),
+                     raw.eq(Mux(wg, wg_addr, map_addr))]
+        top = raw + nwords * WORD
+        outside = (raw < self.dram_base) | (top > self.dram_base + self.dram_size)
+        return valid, raw[:cfg.dram_addr_bits], nwords, zero, outside
