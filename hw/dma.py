@@ -17,23 +17,10 @@ from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .axi import axi4_read_master, axi4_write_master
 from .config import Configured
 
-__all__ = ["DmaReader", "DmaWriter", "dma_cmd_layout", "dma_word_layout", "axi4_read_master",
-           "axi4_write_master"]
-
-
-def axi4_read_master(prefix, addr_bits, data_bits, id_bits=1):
-    """Signature members of an AXI4 master's read channels, Xilinx names (`m_axi_ar*`)."""
-    p = prefix
-    return {
-        f"{p}_arid": Out(id_bits), f"{p}_araddr": Out(addr_bits), f"{p}_arlen": Out(8),
-        f"{p}_arsize": Out(3), f"{p}_arburst": Out(2), f"{p}_arlock": Out(1),
-        f"{p}_arcache": Out(4), f"{p}_arprot": Out(3), f"{p}_arvalid": Out(1),
-        f"{p}_arready": In(1),
-        f"{p}_rid": In(id_bits), f"{p}_rdata": In(data_bits), f"{p}_rresp": In(2),
-        f"{p}_rlast": In(1), f"{p}_rvalid": In(1), f"{p}_rready": Out(1),
-    }
+__all__ = ["DmaReader", "DmaWriter", "dma_cmd_layout", "dma_word_layout"]
 
 
 def dma_cmd_layout(cfg):
@@ -205,21 +192,6 @@ class DmaReader(Configured, wiring.Component):
             with m.Else():
                 m.d.sync += [left.eq(remaining), held.eq(total)]
                 m.d.sync += [hold[i].eq(joined[i]) for i in range(U)]
-
-
-def axi4_write_master(prefix, addr_bits, data_bits, id_bits=1):
-    """Signature members of an AXI4 master's write channels, Xilinx names (`m_axi_aw*`)."""
-    p = prefix
-    return {
-        f"{p}_awid": Out(id_bits), f"{p}_awaddr": Out(addr_bits), f"{p}_awlen": Out(8),
-        f"{p}_awsize": Out(3), f"{p}_awburst": Out(2), f"{p}_awlock": Out(1),
-        f"{p}_awcache": Out(4), f"{p}_awprot": Out(3), f"{p}_awvalid": Out(1),
-        f"{p}_awready": In(1),
-        f"{p}_wdata": Out(data_bits), f"{p}_wstrb": Out(data_bits // 8), f"{p}_wlast": Out(1),
-        f"{p}_wvalid": Out(1), f"{p}_wready": In(1),
-        f"{p}_bid": In(id_bits), f"{p}_bresp": In(2), f"{p}_bvalid": In(1),
-        f"{p}_bready": Out(1),
-    }
 
 
 class DmaWriter(Configured, wiring.Component):

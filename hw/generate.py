@@ -19,6 +19,7 @@ from .config import PRESETS, configure
 from .acore import ACore
 from .apu import Apu
 from .array import CCoreArray
+from .axi import AxiReadArbiter, AxiWriteArbiter
 from .ccore import CCore
 from .cluster import Cluster
 from .controller import Controller
@@ -69,6 +70,11 @@ MODULES = {
     "controller": Controller,
     "tile_unit": TileUnit,
     "store_unit": StoreUnit,
+    # The top's sharing of its AXI4 master: readers (fetch, load, A-Core operands) and
+    # writers (STORE, A-Core results).
+    "axi_read_arbiter": lambda cfg: AxiReadArbiter(3, cfg.dram_addr_bits, cfg.axi_data_bits),
+    "axi_write_arbiter": lambda cfg: AxiWriteArbiter(2, cfg.dram_addr_bits,
+                                                     cfg.axi_data_bits),
 }
 
 

@@ -11,7 +11,8 @@ from amaranth.lib.wiring import In, Out
 
 from hw.ccore import CCore
 from hw.config import Configured, small
-from hw.dma import DmaWriter, axi4_write_master
+from hw.axi import axi4_write_master
+from hw.dma import DmaWriter
 from hw.store import WORD, StoreUnit
 from hw.tile_unit import TileUnit
 from sim.runner import HIERARCHICAL, run_cocotb
