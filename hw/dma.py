@@ -35,12 +35,13 @@ def dma_word_layout(cfg, lane_bytes=None):
 
 
 def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, outstanding,
-            lengths=None, addrs=None):
+            lengths=None, addrs=None, max_beats=256, credit=None):
     """A command stream -> INCR bursts on channel `ch` ("ar" or "aw") of dma's m_axi port:
-    at most 256 beats, none across 4 KiB, at most `outstanding` in flight (`done` retires
-    one). Each accepted command's (address, first lane, lanes) goes to `info`; a command that
-    is not lane-aligned sets dma.error instead. `lengths` (a FIFO) receives every burst's
-    beat count, `addrs` its address."""
+    at most `max_beats` beats, none across 4 KiB, at most `outstanding` in flight (`done`
+    retires one), each only when `credit(beats)` holds. Each accepted command's (address,
+    first lane, lanes) goes to `info`; a command that is not lane-aligned sets dma.error
+    instead. `lengths` (a FIFO) receives every burst's beat count, `addrs` its address.
+    Returns (sent, beats): the burst issued this cycle and its length."""
     ax = lambda name: getattr(dma, f"m_axi_{ch}{name}")
     run_addr = Signal(dma.cfg.dram_addr_bits, name=f"{ch}_run_addr")
     run_beats = Signal(dma.cfg.dram_addr_bits, name=f"{ch}_run_beats")
@@ -60,10 +61,12 @@ def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, out
             m.d.sync += [dma.error.eq(1), dma.error_addr.eq(c.addr)]
 
     to_4k = (4096 - (run_addr & 4095)) >> lb
-    capped = Mux(run_beats < 256, run_beats, 256)
+    capped = Mux(run_beats < max_beats, run_beats, max_beats)
     beats = Signal(range(257), name=f"{ch}_beats")
     m.d.comb += beats.eq(Mux(to_4k < capped, to_4k, capped))
     room = inflight < outstanding
+    if credit is not None:
+        room = room & credit(beats)
     if lengths is not None:
         room = room & lengths.w_rdy & addrs.w_rdy
         # (the burst's address, and whether it ends its command)
@@ -77,6 +80,15 @@ def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, out
     with m.If(sent):
         m.d.sync += [run_addr.eq(run_addr + (beats << lb)), run_beats.eq(run_beats - beats)]
     m.d.sync += inflight.eq(inflight + sent - done)
+    return sent, beats
+
+
+class _R:
+    """The R channel's signals as the data side uses them."""
+
+    def __init__(self, data_bits):
+        self.valid, self.ready, self.popped = Signal(), Signal(), Signal()
+        self.data, self.resp, self.last = Signal(data_bits), Signal(2), Signal()
 
 
 def _join(m, hold, held, lanes, U, w, name):
@@ -92,7 +104,17 @@ def _join(m, hold, held, lanes, U, w, name):
 
 
 class DmaReader(Configured, wiring.Component):
-    def __init__(self, cfg, outstanding=4):
+    """See the module's docstring. `buffer` (beats; None: none): R beats land in a FIFO of
+    that depth and a burst (then at most `buffer` beats) is requested only when the FIFO
+    has room for all of it, so `rready` never falls: readers that share an R channel, and
+    whose consumers may wait on each other (the A-Core's operands, zipped), must have one,
+    or one stalled consumer would hold every other reader's data behind its own."""
+
+    def __init__(self, cfg, outstanding=4, buffer=None):
+        if buffer is not None and not 1 <= buffer <= 256:
+            raise ValueError(f"buffer must be None or in [1, 256] beats, not {buffer}")
+        self._buffer = buffer
+
         def members(cfg):
             if cfg.axi_bytes % cfg.pe_cols:
                 raise ValueError(f"the bus ({cfg.axi_bytes} bytes) must hold whole "
@@ -125,22 +147,45 @@ class DmaReader(Configured, wiring.Component):
                                                          depth=self._outstanding)
         inflight = Signal(range(self._outstanding + 1))
         got_last = Signal()
-        self._requests(m, info, info_layout, inflight, got_last, B, U, lb, unit)
+        self._r = self._r_channel(m)
+        sent, beats = _bursts(m, self, "ar", self.cmd, info, info_layout, inflight, got_last,
+                              B, lb, unit, self._outstanding, max_beats=self._buffer or 256,
+                              credit=self._credit)
+        if self._buffer:
+            # Beats promised to bursts in flight or waiting in the FIFO.
+            m.d.sync += self._promised.eq(self._promised + Mux(sent, beats, 0)
+                                          - self._r.popped)
         self._data(m, info, info_layout, got_last, B, U, unit)
         m.d.comb += self.idle.eq(~info.r_rdy & (inflight == 0) & ~self.o.valid)
         with m.If(self.clear):
             m.d.sync += self.error.eq(0)
         return m
 
-    def _requests(self, m, info, info_layout, inflight, got_last, B, U, lb, unit):
-        """Commands -> bursts on AR (`_bursts`)."""
-        _bursts(m, self, "ar", self.cmd, info, info_layout, inflight, got_last, B, lb, unit,
-                self._outstanding)
+    def _r_channel(self, m):
+        """The R beats the data side sees: the port's, or (with a buffer) the FIFO's."""
+        ax = self._ax
+        r = _R(self._cfg.axi_data_bits)
+        if not self._buffer:
+            self._credit = None
+            m.d.comb += [r.valid.eq(ax("rvalid")), r.data.eq(ax("rdata")),
+                         r.resp.eq(ax("rresp")), r.last.eq(ax("rlast")),
+                         ax("rready").eq(r.ready)]
+            return r
+        w = self._cfg.axi_data_bits
+        m.submodules.rbuf = rbuf = fifo.SyncFIFOBuffered(width=w + 3, depth=self._buffer)
+        self._promised = Signal(range(self._buffer + 1))
+        self._credit = lambda beats: self._promised + beats <= self._buffer
+        m.d.comb += [rbuf.w_data.eq(Cat(ax("rdata"), ax("rresp"), ax("rlast"))),
+                     rbuf.w_en.eq(ax("rvalid")), ax("rready").eq(rbuf.w_rdy),
+                     r.valid.eq(rbuf.r_rdy), r.data.eq(rbuf.r_data[:w]),
+                     r.resp.eq(rbuf.r_data[w:w + 2]), r.last.eq(rbuf.r_data[w + 2]),
+                     rbuf.r_en.eq(r.ready), r.popped.eq(rbuf.r_rdy & r.ready)]
+        return r
 
     def _data(self, m, info, info_layout, got_last, B, U, unit):
         """R beats -> output words: drop the first beat's leading lanes, join each beat's
         lanes to those held back, emit whole words, the command's rest as its last."""
-        ax = self._ax
+        r = self._r
         w = unit * 8
         head = Signal(info_layout)
         m.d.comb += head.eq(info.r_data)
@@ -152,7 +197,7 @@ class DmaReader(Configured, wiring.Component):
         extra_units = Signal(range(U + 1))
         extra_full = Signal()
 
-        beat = [ax("rdata")[i * w:(i + 1) * w] for i in range(U)]
+        beat = [r.data[i * w:(i + 1) * w] for i in range(U)]
         skip = Mux(first, head.offset, 0)
         avail = U - skip
         lanes = Array(beat + [0] * U)
@@ -166,14 +211,14 @@ class DmaReader(Configured, wiring.Component):
         room = ~self.o.valid | self.o.ready
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        take = ax("rvalid") & room & ~extra_full & info.r_rdy
-        m.d.comb += [ax("rready").eq(take), got_last.eq(take & ax("rlast"))]
+        take = r.valid & room & ~extra_full & info.r_rdy
+        m.d.comb += [r.ready.eq(take), got_last.eq(take & r.last)]
         with m.If(extra_full & room):
             m.d.sync += [o.data.eq(extra), o.units.eq(extra_units), o.last.eq(1),
                          self.o.valid.eq(1), extra_full.eq(0)]
         with m.If(take):
             m.d.sync += first.eq(0)
-            with m.If(ax("rresp") != 0):
+            with m.If(r.resp != 0):
                 m.d.sync += [self.error.eq(1), self.error_addr.eq(head.addr)]
             low = Cat(*joined[:U])
             with m.If(remaining <= total):

@@ -31,6 +31,7 @@ from .lfsr import Lfsr
 from .load import LoadUnit
 from .tile_unit import TileUnit
 from .mac import PintMac
+from .operands import OperandStreams
 from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
 from .psum_buffer import PsumBuffer
@@ -70,6 +71,7 @@ MODULES = {
     "controller": Controller,
     "tile_unit": TileUnit,
     "store_unit": StoreUnit,
+    "operand_streams": OperandStreams,
     # The top's sharing of its AXI4 master: readers (fetch, load, A-Core operands) and
     # writers (STORE, A-Core results).
     "axi_read_arbiter": lambda cfg: AxiReadArbiter(3, cfg.dram_addr_bits, cfg.axi_data_bits),

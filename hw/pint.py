@@ -6,7 +6,8 @@ from amaranth.lib.wiring import In, Out
 
 from .config import PintFormat
 
-__all__ = ["pint_layout", "uniform", "PintDetector", "PintDecoder", "PintMultiplier"]
+__all__ = ["pint_layout", "uniform", "pint_value", "PintDetector", "PintDecoder",
+           "PintMultiplier"]
 
 
 def pint_layout(fmt):
@@ -23,6 +24,14 @@ def _check_fmt(fmt):
 def uniform(value):
     """All bits equal: the AND / NOR / OR of the paper's detector."""
     return value.all() | ~value.any()
+
+
+def pint_value(code, fmt):
+    """The integer a code stands for (`sim.golden.pint.decode`): v << d if flag, v if HB is
+    uniform, v << (k - 2) otherwise; signed, 2k - 2 bits."""
+    c = data.View(pint_layout(fmt), code)
+    v = c.v
+    return Mux(c.flag, v << fmt.d, Mux(uniform(v[fmt.d:]), v, v << (fmt.k - 2)))
 
 
 class PintDetector(wiring.Component):

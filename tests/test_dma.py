@@ -14,6 +14,12 @@ def test_dma_reader(cfg):
 
 
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+def test_dma_reader_with_a_buffer(cfg):
+    run_cocotb(DmaReader(cfg, buffer=8), "dma_reader", "sim.tb.tb_dma", cfg,
+               testcase="(reads|errors)", env={"ETA_DMA_BUFFER": "8"})
+
+
+@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
 def test_dma_writer(cfg):
     run_cocotb(DmaWriter(cfg), "dma_writer", "sim.tb.tb_dma", cfg,
                testcase="(writes|write_errors)")

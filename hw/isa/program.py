@@ -23,7 +23,8 @@ from .apu import Program
 from .pack import pack, unpack, width
 from .tile import Tile, ccore_tile_layout
 
-__all__ = ["WORD_BITS", "WORD_BYTES", "SLOTS", "Op", "Unit", "Buf", "Fmt", "StoreLayout",
+__all__ = ["WORD_BITS", "WORD_BYTES", "SLOTS", "Op", "Unit", "Buf", "Fmt", "READS",
+           "operand_format", "StoreLayout",
            "ScaleOp", "Load", "TileOp", "Store", "ACoreRun", "Scale", "Sync", "Host", "End",
            "layout", "encode", "decode", "UNIT_OF", "addr_shape", "line_bytes", "KINDS"]
 
@@ -73,6 +74,29 @@ class Fmt(enum.Enum, shape=2):
     @property
     def bytes(self):
         return {0: 0, 1: 1, 2: 4, 3: 8}[self.value]
+
+
+# What each program a run starts reads per element, and in which format (None: the
+# descriptor's own `x0_fmt` / `x1_fmt`); "fl": the flag bitmap. The golden machine and the
+# A-Core's operand streams both read this table.
+READS = {
+    Program.FRN_FP: {"x0": Fmt.I32},
+    Program.FRN_BP: {"x0": Fmt.I32, "x1": Fmt.CODE, "fl": Fmt.CODE},
+    Program.SUM: {"x0": Fmt.I64},
+    Program.SGD: {"x0": None, "x1": Fmt.I32, "x2": Fmt.I32},
+    Program.ADD: {"x0": None, "x1": None},
+    Program.COPY: {"x0": None},
+}
+
+
+def operand_format(run, name):
+    """The format in which run `run` (an ACoreRun) reads operand `name` (x0, x1, x2, fl):
+    Fmt.NONE if it does not."""
+    reads = READS.get(run.prog)
+    if reads is None:
+        raise ValueError(f"{run.prog.name} is not a program a run starts")
+    fmt = reads.get(name, Fmt.NONE)
+    return getattr(run, f"{name}_fmt") if fmt is None else fmt
 
 
 class StoreLayout(enum.Enum, shape=2):

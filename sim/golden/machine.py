@@ -25,7 +25,8 @@ import numpy as np
 
 from hw.isa.apu import Program
 from hw.isa.modes import LANES, Phase
-from hw.isa.program import SLOTS, Buf, Fmt, Op, ScaleOp, Unit, line_bytes
+from hw.isa.program import (READS, SLOTS, Buf, Fmt, Op, ScaleOp, Unit, line_bytes,
+                            operand_format)
 from sim.golden import acore, ccore, conv, convert, dram, pint, store
 from sim.golden import input_buffer as ibuf
 from sim.golden import weight_buffer as wbuf
@@ -462,6 +463,29 @@ class Machine:
             return None
         return np.array([[dram.get(self.dram, off, apus, 8) for off in row] for row in offs])
 
+    def operands(self, d):
+        """What run `d` feeds the A-Core (`hw.operands` streams it): {name: [sets, apus, N]}
+        for each operand its program reads (`READS`), as words: PINT codes decoded, 64-bit
+        words saturated to a word; "fl": the flag bits."""
+        cfg, apus = self.cfg, self.cfg.apus
+        if not hasattr(self, "vc"):
+            self._reset_tracking()
+        self._unit = Unit.AC
+        sets = d.images * d.groups
+        out = {}
+        for name in ("x0", "x1", "x2", "fl"):
+            fmt = operand_format(d, name)
+            if fmt == Fmt.NONE:
+                continue
+            if name == "fl":
+                out[name] = self._flags(-1, d, d.fl_in).reshape(sets, apus, d.n)
+                continue
+            v = self._stream(-1, d, getattr(d, name), fmt)
+            if fmt == Fmt.CODE:
+                v = pint.decode(v, cfg.pint)
+            out[name] = acore.sat(v, cfg.acore.word_bits)
+        return out
+
     def _params(self, i, d, count):
         """[count][the run's groups][apus] int32 from the `param` tensor (rows of a line
         multiple, `dram.param_row_bytes`)."""
@@ -490,8 +514,12 @@ class Machine:
         if d.clear_max:
             self.max_abs = 0
         prog = d.prog
+        fmt = lambda name: operand_format(d, name)
+        if prog not in READS:
+            raise ValueError(f"{prog.name} is not a program a run starts (the controller "
+                             f"expands FRN_FP into the overlapped FRN_STATS/NEXT/LAST)")
         if prog == Program.FRN_FP:
-            x = self._stream(i, d, d.x0, Fmt.I32).reshape(sets * apus, d.n)
+            x = self._stream(i, d, d.x0, fmt("x0")).reshape(sets * apus, d.n)
             g, b, t = (per_set(p).reshape(-1) for p in self._params(i, d, 3))
             z, st = acore.frn_tlu_forward(x, g, b, t, eps=1, cfg=cfg)
             out0, out1, flags = z, st.xhat_q, st.bitmap
@@ -500,8 +528,8 @@ class Machine:
             if d.emax and e_real.size:
                 self.S[d.emax] = max(int(self.S[d.emax]), int(e_real.max()))
         elif prog == Program.FRN_BP:
-            dz = self._stream(i, d, d.x0, Fmt.I32).reshape(sets * apus, d.n)
-            xh = self._stream(i, d, d.x1, Fmt.CODE).reshape(sets * apus, d.n)
+            dz = self._stream(i, d, d.x0, fmt("x0")).reshape(sets * apus, d.n)
+            xh = self._stream(i, d, d.x1, fmt("x1")).reshape(sets * apus, d.n)
             bits = self._flags(i, d, d.fl_in).reshape(sets * apus, d.n).astype(bool)
             qe = self._emits(i, d, d.state, 2)                      # [2, sets, apus]
             g = per_set(self._params(i, d, 1)[0]).reshape(-1)
@@ -514,12 +542,13 @@ class Machine:
             dx, dg, db, dt = acore.frn_tlu_backward(dz, st, g, cfg, e_max=e_max)
             out0, emits = dx, [dg, db, dt]
         elif prog == Program.SUM:
-            w = self._stream(i, d, d.x0, Fmt.I64).reshape(sets * apus, d.n)
-            emits = [acore.channel_sum(w, cfg)]
+            # (the APU takes words: 64-bit inputs saturate on the way in)
+            w = acore.sat(self._stream(i, d, d.x0, fmt("x0")), f.word_bits)
+            emits = [acore.channel_sum(w.reshape(sets * apus, d.n), cfg)]
         elif prog == Program.SGD:
-            g = self._stream(i, d, d.x0, d.x0_fmt).reshape(-1)
-            v = self._stream(i, d, d.x1, Fmt.I32).reshape(-1)
-            w = self._stream(i, d, d.x2, Fmt.I32).reshape(-1)
+            g = self._stream(i, d, d.x0, fmt("x0")).reshape(-1)
+            v = self._stream(i, d, d.x1, fmt("x1")).reshape(-1)
+            w = self._stream(i, d, d.x2, fmt("x2")).reshape(-1)
             base = d.param * line_bytes(cfg)
             self._touch("DRAM", base, base + 12, False, i)
             m_c, lr_c, lr_sh = (int(c) for c in dram.get(self.dram, base, 3, 4))
@@ -531,11 +560,11 @@ class Machine:
             def operand(line, fmt):
                 v = self._stream(i, d, line, fmt).reshape(sets * apus, d.n)
                 return decode(v) if fmt == Fmt.CODE else v
-            a = operand(d.x0, d.x0_fmt)
+            a = operand(d.x0, fmt("x0"))
             if prog == Program.COPY:
                 out0 = a
             else:
-                b = operand(d.x1, d.x1_fmt)
+                b = operand(d.x1, fmt("x1"))
                 out0, _ = acore.residual_add(a, int(self.S[d.sa]), b, int(self.S[d.sb]), cfg)
         else:
             raise ValueError(f"{prog.name} is not a program a run starts (the controller "
