@@ -245,10 +245,18 @@ class DmaWriter(Configured, wiring.Component):
     lanes in its next words) -> INCR bursts (at most 256 beats, none across 4 KiB, several
     in flight), W beats with the strobes of the lanes they carry, B responses checked
     (SLVERR or DECERR: `error` with the burst's address; a misaligned command: `error`
-    with its address); `written` pulses when a command's last burst is answered. AW never waits for W data. `lane_bytes` (default pe_cols, a power of
+    with its address); `written` pulses when a command's last burst is answered.
+    `buffer` (beats; None: none): store and forward, W beats wait in a FIFO of that depth
+    and a burst (then at most `buffer` beats) is requested only once all its beats are
+    there. Writers that share a W channel (AXI4 has no WID: W follows AW order) and whose
+    producers wait on each other (the A-Core's results, fanned out in step) must have one. AW never waits for W data. `lane_bytes` (default pe_cols, a power of
     two) sets the lane: the STORE unit's writer moves 4-byte sums."""
 
-    def __init__(self, cfg, outstanding=4, lane_bytes=None):
+    def __init__(self, cfg, outstanding=4, lane_bytes=None, buffer=None):
+        if buffer is not None and not 1 <= buffer <= 256:
+            raise ValueError(f"buffer must be None or in [1, 256] beats, not {buffer}")
+        self._buffer = buffer
+
         def members(cfg):
             lane = lane_bytes or cfg.pe_cols
             if lane & (lane - 1) or cfg.axi_bytes % lane:
@@ -286,9 +294,16 @@ class DmaWriter(Configured, wiring.Component):
                                                            depth=self._outstanding)
         inflight = Signal(range(self._outstanding + 1))
         answered = Signal()
-        _bursts(m, self, "aw", self.cmd, info, info_layout, inflight, answered, B, lb, unit,
-                self._outstanding, lengths, addrs)
-        self._beats(m, info, info_layout, lengths, U, unit)
+        credit = None
+        if self._buffer:
+            stored = Signal(range(self._buffer + 1))       # W beats no burst has claimed
+            credit = lambda beats: stored >= beats
+        sent, beats = _bursts(m, self, "aw", self.cmd, info, info_layout, inflight, answered,
+                              B, lb, unit, self._outstanding, lengths, addrs,
+                              max_beats=self._buffer or 256, credit=credit)
+        pushed = self._frame(m, lengths, *self._beats(m, info, info_layout, U, unit))
+        if self._buffer:
+            m.d.sync += stored.eq(stored + pushed - Mux(sent, beats, 0))
         # B: every response retires a burst; one that is not OKAY is an error, reported
         # with that burst's address.
         ax = self._ax
@@ -300,10 +315,11 @@ class DmaWriter(Configured, wiring.Component):
             m.d.sync += [self.error.eq(1), self.error_addr.eq(addrs.r_data[:a])]
         with m.If(self.clear):
             m.d.sync += self.error.eq(0)
-        m.d.comb += self.idle.eq(~info.r_rdy & (inflight == 0) & ~lengths.r_rdy)
+        m.d.comb += self.idle.eq(~info.r_rdy & (inflight == 0) & ~lengths.r_rdy
+                                 & ~self._held)
         return m
 
-    def _beats(self, m, info, info_layout, lengths, U, unit):
+    def _beats(self, m, info, info_layout, U, unit):
         """Input words -> W beats: a command's first beat starts at its first lane; lanes
         an input word brings beyond a beat wait for the next one."""
         ax = self._ax
@@ -314,7 +330,6 @@ class DmaWriter(Configured, wiring.Component):
         left = Signal(self._cfg.dram_addr_bits)
         hold = [Signal(w, name=f"whold{i}") for i in range(U)]
         held = Signal(range(U))
-        burst_left = Signal(range(257))
 
         offset = Mux(first, head.offset, 0)
         remaining = Mux(first, head.lanes, left)
@@ -325,7 +340,10 @@ class DmaWriter(Configured, wiring.Component):
         joined = _join(m, hold, held, lanes_in, U, w, "wjoined")
         from_hold = held >= need                            # no input word needed
         total = held + word.units
-        can = info.r_rdy & (lengths.r_rdy | (burst_left != 0))
+        # Beats formed here go to the framer (`_frame`: wlast) directly, or through the
+        # store-and-forward FIFO.
+        out_ready = Signal()
+        can = info.r_rdy
         beat = can & (from_hold | (self.i.valid & (total >= need)))
         absorb = can & ~from_hold & self.i.valid & (total < need)
         # The beat's lanes at their place: lane j holds joined[j - offset].
@@ -341,20 +359,11 @@ class DmaWriter(Configured, wiring.Component):
             # (offset < U, so the last lane is never before it)
             after = (offset <= j) if j < U - 1 else 1
             m.d.comb += strb[j].eq(after & (j < offset + need))
-        m.d.comb += [ax("wdata").eq(Cat(*placed)),
-                     ax("wstrb").eq(Cat(*[s.replicate(unit) for s in strb])),
-                     ax("wvalid").eq(beat),
-                     ax("wlast").eq(Mux(burst_left == 0, lengths.r_data == 1,
-                                        burst_left == 1))]
-        go = beat & ax("wready")
+        data, strobes = Cat(*placed), Cat(*[s.replicate(unit) for s in strb])
+        go = beat & out_ready
         take_word = (go & ~from_hold) | absorb
         m.d.comb += self.i.ready.eq(take_word)
         with m.If(go):
-            with m.If(burst_left == 0):
-                m.d.comb += lengths.r_en.eq(1)
-                m.d.sync += burst_left.eq(lengths.r_data - 1)
-            with m.Else():
-                m.d.sync += burst_left.eq(burst_left - 1)
             m.d.sync += [first.eq(0), left.eq(remaining - need)]
             rest = Mux(from_hold, held, total) - need
             m.d.sync += held.eq(rest)
@@ -368,3 +377,37 @@ class DmaWriter(Configured, wiring.Component):
                 m.d.sync += [first.eq(1), held.eq(0)]
         with m.If(absorb):
             m.d.sync += [held.eq(total)] + [hold[i].eq(joined[i]) for i in range(U)]
+        return beat, out_ready, data, strobes
+
+    def _frame(self, m, lengths, beat, out_ready, data, strobes):
+        """W beats -> the W channel with wlast at each burst's end (`lengths`), directly or,
+        with a buffer, from the FIFO that AW waits on (`self._stored`: beats not yet
+        claimed by a burst)."""
+        ax = self._ax
+        burst_left = Signal(range(257))
+        known = lengths.r_rdy | (burst_left != 0)
+        if self._buffer:
+            B = self._cfg.axi_data_bits
+            m.submodules.wbuf = wbuf = fifo.SyncFIFOBuffered(width=B + B // 8,
+                                                             depth=self._buffer)
+            m.d.comb += [wbuf.w_data.eq(Cat(data, strobes)), wbuf.w_en.eq(beat),
+                         out_ready.eq(wbuf.w_rdy)]
+            valid, data, strobes = wbuf.r_rdy, wbuf.r_data[:B], wbuf.r_data[B:]
+            self._held = wbuf.r_rdy
+            m.d.comb += wbuf.r_en.eq(ax("wvalid") & ax("wready"))
+            pushed = beat & wbuf.w_rdy
+        else:
+            valid = beat
+            self._held = 0
+            m.d.comb += out_ready.eq(ax("wready") & known)
+        m.d.comb += [ax("wdata").eq(data), ax("wstrb").eq(strobes),
+                     ax("wvalid").eq(valid & known),
+                     ax("wlast").eq(Mux(burst_left == 0, lengths.r_data == 1,
+                                        burst_left == 1))]
+        with m.If(ax("wvalid") & ax("wready")):
+            with m.If(burst_left == 0):
+                m.d.comb += lengths.r_en.eq(1)
+                m.d.sync += burst_left.eq(lengths.r_data - 1)
+            with m.Else():
+                m.d.sync += burst_left.eq(burst_left - 1)
+        return pushed if self._buffer else None

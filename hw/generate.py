@@ -36,6 +36,7 @@ from .pe import Pe
 from .pint import PintDecoder, PintDetector, PintMultiplier
 from .psum_buffer import PsumBuffer
 from .regs import Regs
+from .results import ResultStreams
 from .store import StoreUnit
 from .verilog import to_verilog
 from .weight_buffer import WeightBuffer
@@ -72,6 +73,7 @@ MODULES = {
     "tile_unit": TileUnit,
     "store_unit": StoreUnit,
     "operand_streams": OperandStreams,
+    "result_streams": ResultStreams,
     # The top's sharing of its AXI4 master: readers (fetch, load, A-Core operands) and
     # writers (STORE, A-Core results).
     "axi_read_arbiter": lambda cfg: AxiReadArbiter(3, cfg.dram_addr_bits, cfg.axi_data_bits),

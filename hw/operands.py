@@ -22,61 +22,11 @@ from .dma import dma_cmd_layout, dma_word_layout
 from .isa.program import READS, Fmt, Op, layout, line_bytes
 from .isa.regs import ErrorCode
 from .pint import pint_value
+from .sets import latch, set_commands, set_layout
 
 __all__ = ["OperandStreams", "OPERANDS"]
 
 OPERANDS = ("x0", "x1", "x2", "fl")
-
-
-def _set_layout(cfg):
-    """What an operand reader needs of a run: where its sets are and how big."""
-    d = layout(cfg, Op.ACORE)
-    return data.StructLayout({"base": cfg.dram_addr_bits, "eb_sh": 2, "n": d["n"].shape,
-                              "images": d["images"].shape, "groups": d["groups"].shape,
-                              "i0": d["i0"].shape, "g0": d["g0"].shape,
-                              "grp_total": d["grp_total"].shape})
-
-
-def _commands(m, cfg, cmd, start, p, stride, widen):
-    """One command per channel set of run `p` (latched at `start`), in run order: `stride`
-    bytes per set; `widen`: commands rounded out to whole lanes. Returns (busy, skip, skipped):
-    the bytes dropped at a command's start, pulsed with its handshake."""
-    P = cfg.pe_cols
-    active = Signal()
-    a = Signal.like(p.images)
-    b = Signal.like(p.groups)
-    addr = Signal(cfg.dram_addr_bits + 24)
-    with m.If(start):
-        m.d.sync += [active.eq(1), a.eq(0), b.eq(0),
-                     addr.eq(p.base + (p.i0 * p.grp_total + p.g0) * stride)]
-    skip = Signal(range(P))
-    m.d.comb += skip.eq(addr % P if widen else 0)
-    c = cmd.payload
-    if widen:
-        m.d.comb += [c.addr.eq(addr - skip), c.bytes.eq(((skip + stride + P - 1) // P) * P)]
-    else:
-        m.d.comb += [c.addr.eq(addr), c.bytes.eq(stride)]
-    m.d.comb += cmd.valid.eq(active)
-    taken = cmd.valid & cmd.ready
-    with m.If(taken):
-        with m.If(b == p.groups - 1):
-            m.d.sync += [b.eq(0), a.eq(a + 1),
-                         addr.eq(addr + (p.grp_total - p.groups + 1) * stride)]
-            with m.If(a == p.images - 1):
-                m.d.sync += active.eq(0)
-        with m.Else():
-            m.d.sync += [b.eq(b + 1), addr.eq(addr + stride)]
-    return active, skip, taken
-
-
-def _latch(m, reader):
-    """The run's parameters, held from `start`; and `go`, the cycle after it."""
-    p = Signal(_set_layout(reader._cfg))
-    go = Signal()
-    m.d.sync += go.eq(reader.start)
-    with m.If(reader.start):
-        m.d.sync += p.eq(reader.p)
-    return p, go
 
 
 class _DataReader(Configured, wiring.Component):
@@ -84,7 +34,7 @@ class _DataReader(Configured, wiring.Component):
 
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
-            "start": In(1), "p": In(_set_layout(cfg)),
+            "start": In(1), "p": In(set_layout(cfg)),
             "cmd": Out(stream.Signature(dma_cmd_layout(cfg))),
             "words": In(stream.Signature(dma_word_layout(cfg))),
             "o": Out(stream.Signature(data.ArrayLayout(signed(cfg.acore.word_bits),
@@ -97,8 +47,8 @@ class _DataReader(Configured, wiring.Component):
         cfg = self._cfg
         P, LB = cfg.pe_cols, cfg.pe_cols * 8
         U = cfg.axi_bytes // P
-        p, go = self._latch(m)
-        issuing, _, _ = _commands(m, cfg, self.cmd, go, p, (p.n * cfg.apus) << p.eb_sh, False)
+        p, go = latch(m, self)
+        issuing, _, _ = set_commands(m, cfg, self.cmd, go, p, (p.n * cfg.apus) << p.eb_sh, False)
 
         cur = Signal(dma_word_layout(cfg))
         have = Signal()
@@ -136,8 +86,6 @@ class _DataReader(Configured, wiring.Component):
         m.d.comb += self.busy.eq(issuing | have | self.o.valid | go)
         return m
 
-    def _latch(self, m):
-        return _latch(m, self)
 
     def _element(self, m, beat, k, eb_sh):
         """APU k's element of a beat, as a word: decoded, sign-extended or saturated."""
@@ -159,7 +107,7 @@ class _FlagReader(Configured, wiring.Component):
 
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
-            "start": In(1), "p": In(_set_layout(cfg)),
+            "start": In(1), "p": In(set_layout(cfg)),
             "cmd": Out(stream.Signature(dma_cmd_layout(cfg))),
             "words": In(stream.Signature(dma_word_layout(cfg))),
             "o": Out(stream.Signature(cfg.apus)),
@@ -170,8 +118,8 @@ class _FlagReader(Configured, wiring.Component):
         m = Module()
         cfg = self._cfg
         P = cfg.pe_cols
-        p, go = _latch(m, self)
-        issuing, skip, taken = _commands(m, cfg, self.cmd, go, p, p.n, True)
+        p, go = latch(m, self)
+        issuing, skip, taken = set_commands(m, cfg, self.cmd, go, p, p.n, True)
         # Each command's leading bytes to drop, in order.
         m.submodules.skips = skips = fifo.SyncFIFOBuffered(width=len(skip), depth=8)
         m.d.comb += [skips.w_data.eq(skip), skips.w_en.eq(taken)]
@@ -188,6 +136,15 @@ class _FlagReader(Configured, wiring.Component):
         drop = have & (left == 0)               # bytes after the set's last beat
         used = (step & (pos + 1 >= nbytes)) | drop
         m.d.comb += self.words.ready.eq((~have | used) & (~first | skips.r_rdy))
+        with m.If(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(step):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(cur.data.word_select(pos, 8)),
+                         left.eq(left - 1)]
+            with m.If(~used):
+                m.d.sync += pos.eq(pos + 1)
+        # (after the step: a command's first word may come in the cycle its predecessor's
+        # last beat leaves, and its count must win)
         with m.If(self.words.valid & self.words.ready):
             m.d.sync += [cur.eq(self.words.payload), have.eq(1), first.eq(self.words.payload.last)]
             with m.If(first):
@@ -197,13 +154,6 @@ class _FlagReader(Configured, wiring.Component):
                 m.d.sync += pos.eq(0)
         with m.Elif(used):
             m.d.sync += have.eq(0)
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(step):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(cur.data.word_select(pos, 8)),
-                         left.eq(left - 1)]
-            with m.If(~used):
-                m.d.sync += pos.eq(pos + 1)
         m.d.comb += self.busy.eq(issuing | have | self.o.valid | ~first | go)
         return m
 

@@ -20,6 +20,12 @@ def test_dma_reader_with_a_buffer(cfg):
 
 
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+def test_dma_writer_with_a_buffer(cfg):
+    run_cocotb(DmaWriter(cfg, buffer=8), "dma_writer", "sim.tb.tb_dma", cfg,
+               testcase="(writes|write_errors)", env={"ETA_DMA_BUFFER": "8"})
+
+
+@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
 def test_dma_writer(cfg):
     run_cocotb(DmaWriter(cfg), "dma_writer", "sim.tb.tb_dma", cfg,
                testcase="(writes|write_errors)")

@@ -92,6 +92,9 @@ class Machine:
         self.max_abs = 0
         self.queue_depth = queue_depth
         self.stats = Stats()
+        # (a run resets these; calls outside a run, as the RTL tests make, act as the A-Core)
+        self._reset_tracking()
+        self._unit = Unit.AC
 
     # --- running a program ------------------------------------------------------------------
 
@@ -468,9 +471,6 @@ class Machine:
         for each operand its program reads (`READS`), as words: PINT codes decoded, 64-bit
         words saturated to a word; "fl": the flag bits."""
         cfg, apus = self.cfg, self.cfg.apus
-        if not hasattr(self, "vc"):
-            self._reset_tracking()
-        self._unit = Unit.AC
         sets = d.images * d.groups
         out = {}
         for name in ("x0", "x1", "x2", "fl"):
@@ -571,9 +571,25 @@ class Machine:
                              f"expands FRN_FP into the overlapped FRN_STATS/NEXT/LAST)")
         self._outputs(i, d, out0, out1, flags, emits, sets)
 
+    def write_results(self, i, d, raw0=None, code0=None, out1=None, flags=None, emits=None):
+        """Run d's results into DRAM where `hw.results` writes them: element results
+        [sets, apus, N] (raw0 and out1 32-bit words or, out1_fmt CODE, codes; flags bits),
+        emits [words][sets, apus]; an output whose line is 0, or None here, is skipped."""
+        if raw0 is not None and d.raw0:
+            self._stream(i, d, d.raw0, Fmt.I32, True, raw0)
+        if code0 is not None and d.code0:
+            self._stream(i, d, d.code0, Fmt.CODE, True, code0)
+        if out1 is not None and d.out1:
+            self._stream(i, d, d.out1, d.out1_fmt, True, out1)
+        if flags is not None and d.fl_out:
+            self._flags(i, d, d.fl_out, True, flags)
+        if emits is not None and d.emit:
+            self._emits(i, d, d.emit, len(emits), True, emits)
+
     def _outputs(self, i, d, out0, out1, flags, emits, sets):
         cfg, apus = self.cfg, self.cfg.apus
         shape = (sets, apus, d.n)
+        o0 = codes = o1 = fl = None
         if out0 is not None:
             o0 = acore.sat(np.asarray(out0), cfg.acc_bits).reshape(shape)
             # Converter 0 takes every element, lane by lane, in run order.
@@ -585,21 +601,16 @@ class Machine:
                 c, self.lfsr[k] = convert.convert(seq, sf, mode, self.lfsr[k], cfg)
                 codes[:, k, :] = c.reshape(sets, d.n)
             self.max_abs = max(self.max_abs, int(np.max(np.abs(o0))))
-            if d.raw0:
-                self._stream(i, d, d.raw0, Fmt.I32, True, o0)
-            if d.code0:
-                self._stream(i, d, d.code0, Fmt.CODE, True, codes)
         if out1 is not None and d.out1:
             o1 = acore.sat(np.asarray(out1), cfg.acc_bits).reshape(shape)
             if d.out1_fmt == Fmt.CODE:
                 o1 = np.stack([convert.convert(o1[:, k, :].ravel(), d.shift1,
                                                convert.NEAREST_EVEN, 1, cfg)[0]
                                .reshape(sets, d.n) for k in range(apus)], axis=1)
-            self._stream(i, d, d.out1, d.out1_fmt, True, o1)
-        if flags is not None and d.fl_out:
-            self._flags(i, d, d.fl_out, True, np.asarray(flags).reshape(shape))
-        if emits is not None and d.emit:
-            vals = [np.asarray(e).reshape(sets, apus) for e in emits]
-            self._emits(i, d, d.emit, len(vals), True, vals)
+        if flags is not None:
+            fl = np.asarray(flags).reshape(shape)
+        if emits is not None:
+            emits = [np.asarray(e).reshape(sets, apus) for e in emits]
+        self.write_results(i, d, o0, codes, o1, fl, emits)
         if d.cap:
             self.S[d.cap] = convert.next_shift(self.max_abs, cfg)

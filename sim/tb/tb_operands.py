@@ -36,7 +36,7 @@ def runs(cfg, rnd):
     def shape():
         img_total, grp_total = rnd.randint(1, 4), rnd.randint(1, 3)
         images, groups = rnd.randint(1, img_total), rnd.randint(1, grp_total)
-        return dict(n=rnd.choice([1, 3, 5, 7, 9, 16]), images=images, groups=groups,
+        return dict(n=rnd.choice([1, 3, 5, 7, 9, 16, 40]), images=images, groups=groups,
                     i0=rnd.randint(0, img_total - images), g0=rnd.randint(0, grp_total - groups),
                     img_total=img_total, grp_total=grp_total)
 
@@ -76,7 +76,7 @@ def beats_of(cfg, ops, d):
     return out
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 @cocotb.parametrize(stalls=["none", "random"])
 async def streams(dut, stalls):
     from cocotbext.axi import AxiRamRead, AxiReadBus
@@ -118,7 +118,7 @@ async def streams(dut, stalls):
     assert dut.error.value == 0 and dut.read_error.value == 0
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def refused(dut):
     from cocotbext.axi import AxiRamRead, AxiReadBus
     cfg = config()

@@ -102,7 +102,7 @@ async def pulses(dut, name, into):
             into.append(1)
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 @cocotb.parametrize(spec=LAYERS, stalls=["none", "random"])
 async def layer(dut, spec, stalls):
     cfg = config()
@@ -190,7 +190,7 @@ async def one_store(dut, cfg, lay, d):
     return code
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def errors(dut):
     cfg = config()
     await setup(dut, rngs(99)[0], "none")
