@@ -322,7 +322,6 @@ class DmaWriter(Configured, wiring.Component):
     def _beats(self, m, info, info_layout, U, unit):
         """Input words -> W beats: a command's first beat starts at its first lane; lanes
         an input word brings beyond a beat wait for the next one."""
-        ax = self._ax
         w = unit * 8
         head = Signal(info_layout)
         m.d.comb += head.eq(info.r_data)
