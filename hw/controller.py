@@ -13,7 +13,8 @@ tokens it waits for are there, exactly as the golden machine's queues do.
 - **END and HOST** wait for every queue and unit to empty. END with tokens left is a
   TOKENS error; HOST stops with its step number until `resume`.
 - A unit's error, or nothing moving for `watchdog` cycles while busy, stops the run
-  (ERROR_ADDR: the descriptor's address). `soft_reset` returns to idle.
+  (ERROR_ADDR: the descriptor's address). `soft_reset` returns to idle; a fetch in flight
+  across it is answered later, and that word is dropped.
 """
 
 from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
@@ -88,13 +89,33 @@ class Controller(Configured, wiring.Component):
         self._stop_code = Signal(8)
         self._stop_addr = Signal(cfg.dram_addr_bits)
         self._moved = Signal()           # something progressed this cycle (watchdog)
+        self._wvalid, self._wready = Signal(), Signal()     # `words`, as the FSM sees it
         idle_units = self._issue(m)
         self._sequence(m, idle_units)
         self._errors(m)
         self._count(m)
         # Soft reset: every register of the controller (queues, tokens, state, counters)
         # back to its initial value; the scalar table keeps its contents.
-        return ResetInserter({"sync": self.soft_reset})(m)
+        top = Module()
+        top.submodules.core = ResetInserter({"sync": self.soft_reset})(m)
+        self._stale_words(top)
+        return top
+
+    def _stale_words(self, m):
+        """A fetch the DMA took before a soft reset still answers after it: its word is
+        dropped, not taken for the next program's first descriptor. (Outside the soft
+        reset: it counts the fetches in flight across it.)"""
+        owed = Signal(4)                 # fetches taken whose last word has not come
+        stale = Signal(4)                # of those, the ones from before a soft reset
+        asked = self.fetch.valid & self.fetch.ready
+        got = self.words.valid & self.words.ready & self.words.payload.last
+        m.d.comb += [self._wvalid.eq(self.words.valid & (stale == 0)),
+                     self.words.ready.eq(Mux(stale != 0, 1, self._wready))]
+        m.d.sync += owed.eq(owed + asked - got)
+        with m.If(self.soft_reset):
+            m.d.sync += stale.eq(owed + asked - got)
+        with m.Elif(got & (stale != 0)):
+            m.d.sync += stale.eq(stale - 1)
 
     # --- fetch, decode, dispatch, END / HOST --------------------------------------------------
 
@@ -108,7 +129,7 @@ class Controller(Configured, wiring.Component):
         in_window = (pc >= self.dram_base) & (pc + WORD_BYTES <= self.dram_base + self.dram_size)
         widths = {o: width(layout(cfg, o)) for o in Op}
         m.d.comb += [self.fetch.payload.addr.eq(pc), self.fetch.payload.bytes.eq(WORD_BYTES)]
-        m.d.comb += self.words.ready.eq(0)
+        m.d.comb += self._wready.eq(0)
         queue_of = {Op.LOAD: "ld", Op.TILE: "cc", Op.STORE: "st", Op.ACORE: "ac",
                     Op.SCALE: "ac"}
         sync_unit = word[12:14]            # SYNC's unit field follows the 12-bit header
@@ -137,8 +158,8 @@ class Controller(Configured, wiring.Component):
                         m.d.sync += [word.eq(0), lanes.eq(0)]
                         m.next = "ASSEMBLE"
             with m.State("ASSEMBLE"):
-                m.d.comb += self.words.ready.eq(1)
-                with m.If(self.words.valid):
+                m.d.comb += self._wready.eq(1)
+                with m.If(self._wvalid):
                     w = self.words.payload
                     shifted = Signal(WORD_BITS + cfg.axi_data_bits)
                     m.d.comb += shifted.eq(w.data << (lanes * lane_bits))
