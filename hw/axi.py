@@ -15,8 +15,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["axi_lite_slave", "axi4_read_master", "axi4_write_master", "AxiReadArbiter",
-           "AxiWriteArbiter", "RESP_OKAY", "RESP_SLVERR", "RESP_DECERR"]
+__all__ = ["axi_lite_slave", "axi4_read_master", "axi4_write_master", "join_axi",
+           "AxiReadArbiter", "AxiWriteArbiter", "RESP_OKAY", "RESP_SLVERR", "RESP_DECERR"]
 
 RESP_OKAY, RESP_SLVERR, RESP_DECERR = 0, 2, 3
 
@@ -63,6 +63,18 @@ def axi4_write_master(prefix, addr_bits, data_bits, id_bits=1):
         f"{p}_bid": In(id_bits), f"{p}_bresp": In(2), f"{p}_bvalid": In(1),
         f"{p}_bready": Out(1),
     }
+
+
+def join_axi(m, master, master_prefix, other, other_prefix):
+    """Wire the flat AXI ports `master_prefix`_* of component `master` to `other_prefix`_*
+    of `other`: a slave beside it, or the enclosing component's own port of the same
+    direction. Whatever the master drives drives the other side, and back."""
+    for name, member in master.signature.members.items():
+        if not name.startswith(master_prefix + "_"):
+            continue
+        mine = getattr(master, name)
+        theirs = getattr(other, other_prefix + name[len(master_prefix):])
+        m.d.comb += theirs.eq(mine) if member.flow == Out else mine.eq(theirs)
 
 
 def flipped(members):

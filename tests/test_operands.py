@@ -7,7 +7,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from hw.axi import AxiReadArbiter, axi4_read_master
+from hw.axi import join_axi, AxiReadArbiter, axi4_read_master
 from hw.config import Configured, small, vc709
 from hw.dma import DmaReader
 from hw.operands import OPERANDS, OperandStreams
@@ -43,19 +43,8 @@ class OperandPath(Configured, wiring.Component):
             wiring.connect(m, rd.o, getattr(ops, f"{name}_words"))
             m.d.comb += rd.clear.eq(0)
             errors.append(rd.error)
-            for port, member in rd.signature.members.items():
-                if port.startswith("m_axi_"):
-                    mine = getattr(arb, f"s{i}_axi_{port[6:]}")
-                    if member.flow == Out:
-                        m.d.comb += mine.eq(getattr(rd, port))
-                    else:
-                        m.d.comb += getattr(rd, port).eq(mine)
-        for port, member in arb.signature.members.items():
-            if port.startswith("m_axi_"):
-                if member.flow == Out:
-                    m.d.comb += getattr(self, port).eq(getattr(arb, port))
-                else:
-                    m.d.comb += getattr(arb, port).eq(getattr(self, port))
+            join_axi(m, rd, "m_axi", arb, f"s{i}_axi")
+        join_axi(m, arb, "m_axi", self, "m_axi")
         m.d.comb += [self.done.eq(ops.done), self.error.eq(ops.error), self.code.eq(ops.code),
                      self.read_error.eq(sum(errors) != 0)]
         return m

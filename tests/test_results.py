@@ -8,7 +8,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from hw.axi import AxiWriteArbiter, axi4_write_master
+from hw.axi import join_axi, AxiWriteArbiter, axi4_write_master
 from hw.config import Configured, small, vc709
 from hw.dma import DmaWriter
 from hw.results import OUTPUTS, ResultStreams
@@ -45,19 +45,8 @@ class ResultPath(Configured, wiring.Component):
             wiring.connect(m, getattr(res, f"{name}_words"), wr.i)
             m.d.comb += [getattr(res, f"{name}_written").eq(wr.written), wr.clear.eq(0)]
             errors.append(wr.error)
-            for port, member in wr.signature.members.items():
-                if port.startswith("m_axi_"):
-                    mine = getattr(arb, f"s{i}_axi_{port[6:]}")
-                    if member.flow == Out:
-                        m.d.comb += mine.eq(getattr(wr, port))
-                    else:
-                        m.d.comb += getattr(wr, port).eq(mine)
-        for port, member in arb.signature.members.items():
-            if port.startswith("m_axi_"):
-                if member.flow == Out:
-                    m.d.comb += getattr(self, port).eq(getattr(arb, port))
-                else:
-                    m.d.comb += getattr(arb, port).eq(getattr(self, port))
+            join_axi(m, wr, "m_axi", arb, f"s{i}_axi")
+        join_axi(m, arb, "m_axi", self, "m_axi")
         m.d.comb += [self.done.eq(res.done), self.write_error.eq(sum(errors) != 0)]
         return m
 

@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.ccore import CCore
 from hw.config import Configured, small
-from hw.axi import axi4_write_master
+from hw.axi import axi4_write_master, join_axi
 from hw.dma import DmaWriter
 from hw.store import WORD, StoreUnit
 from hw.tile_unit import TileUnit
@@ -59,13 +59,7 @@ class StorePath(Configured, wiring.Component):
         wiring.connect(m, c.o, s.o)
         wiring.connect(m, s.cmd, w.cmd)
         wiring.connect(m, s.words, w.i)
-        for name in w.signature.members:
-            if name.startswith("m_axi_"):
-                port, mine = getattr(w, name), getattr(self, name)
-                if w.signature.members[name].flow == Out:
-                    m.d.comb += mine.eq(port)
-                else:
-                    m.d.comb += port.eq(mine)
+        join_axi(m, w, "m_axi", self, "m_axi")
         m.d.comb += [u.retired.eq(c.retired), u.refused.eq(c.error),
                      s.written.eq(w.written), s.dram_base.eq(self.dram_base),
                      s.dram_size.eq(self.dram_size),

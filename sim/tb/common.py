@@ -38,6 +38,12 @@ def stall_generator(kind, rnd):
     raise ValueError(f"stall kind must be one of {STALLS}, not {kind!r}")
 
 
+def pauses(rnd, p):
+    """A cocotbext-axi pause generator: pause with probability p each cycle."""
+    while True:
+        yield int(rnd.random() < p)
+
+
 async def start(dut, cycles=2):
     """Start the 100 MHz clock and hold reset for `cycles` edges."""
     Clock(dut.clk, 10, unit="ns").start()

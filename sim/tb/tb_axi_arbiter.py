@@ -8,15 +8,10 @@ response is OKAY."""
 import cocotb
 from cocotb.triggers import Combine
 
-from sim.tb.common import rngs, start
+from sim.tb.common import pauses, rngs, start
 
 SIZE = 1 << 16
 CLIENTS = 3
-
-
-def pauses(rnd, p):
-    while True:
-        yield int(rnd.random() < p)
 
 
 def bursts(rnd, lo, hi, n):

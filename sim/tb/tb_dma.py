@@ -3,7 +3,6 @@ cross 4 KiB), with random pauses on AR and R and backpressure on the output: eve
 bytes in order, words packed from lane 0, `last` on each command's end; misaligned commands
 and SLVERR set `error` with the command's address."""
 
-import itertools
 import os
 
 import cocotb
@@ -11,13 +10,9 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from cocotbext.axi import AxiRamRead, AxiReadBus, AxiSlaveRead
 
 from hw.dma import dma_cmd_layout, dma_word_layout
-from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import StreamPort, config, pack, pauses, rngs, run_stream, start, unpack
 
 SIZE = 1 << 16
-
-
-def pauses(rnd, p):
-    return (int(rnd.random() < p) for _ in itertools.count())
 
 
 def commands(cfg, rnd, n):

@@ -16,14 +16,9 @@ from hw.isa.apu import Program
 from hw.isa.program import ACoreRun, Fmt, Op, encode, layout, line_bytes
 from hw.isa.regs import ErrorCode
 from sim.golden.machine import Machine
-from sim.tb.common import StreamPort, config, rngs, run_stream, start, unpack
+from sim.tb.common import StreamPort, config, pauses, rngs, run_stream, start, unpack
 
 SIZE = 1 << 17
-
-
-def pauses(rnd, p):
-    while True:
-        yield int(rnd.random() < p)
 
 
 def runs(cfg, rnd):

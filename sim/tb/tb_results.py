@@ -16,14 +16,9 @@ from hw.isa.apu import EMITS, Program
 from hw.isa.program import ACoreRun, Fmt, Op, encode, layout, line_bytes
 from sim.golden import dram
 from sim.golden.machine import Machine
-from sim.tb.common import StreamPort, config, pack, rngs, send, start
+from sim.tb.common import StreamPort, config, pack, pauses, rngs, send, start
 
 SIZE = 1 << 18
-
-
-def pauses(rnd, p):
-    while True:
-        yield int(rnd.random() < p)
 
 
 # What each run writes: program, outputs (out1 with its format).

@@ -20,18 +20,13 @@ from hw.isa.program import Op, Store, StoreLayout, encode, layout
 from hw.isa.regs import ErrorCode
 from sim.golden import ccore, conv, store
 from sim.golden.pe import Phase
-from sim.tb.common import StreamPort, config, rngs, send, start
+from sim.tb.common import StreamPort, config, pauses, rngs, send, start
 from sim.tb.tb_ccore import expected, layer_data, load
 from sim.tb.tb_tile_unit import grouped
 
 LAYERS = json.loads(os.environ.get("ETA_STORE_LAYERS", "[]"))
 SIZE = 1 << 16
 BASE = 4096 + 64          # where the stored tensor starts
-
-
-def pauses(rnd, p):
-    while True:
-        yield int(rnd.random() < p)
 
 
 def golden_rows(lay, tile, padded, clamped):
