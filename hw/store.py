@@ -12,7 +12,7 @@ and, with `up2`, the zeros between a stride-2 1x1 BP's outputs are handled as th
 model does. The STORE is done when the writer has answered every command.
 
 A chunk outside the DRAM window is an ADDRESS error, a layout that does not fit the tile
-(MAP32 for a WG tile, a weight image for FP or BP) BAD_STORE; the unit then stops until
+(MAP32 for a WG tile, a weight image for FP or BP) or `count` = 0 BAD_STORE; the unit then stops until
 reset.
 """
 
@@ -162,7 +162,11 @@ class StoreUnit(Configured, wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.desc.ready.eq(1)
-                with m.If(self.desc.valid):
+                with m.If(self.desc.valid & (self.desc.payload.count == 0)):
+                    # (the layout can hold 0; no tile would ever end such a STORE)
+                    m.d.sync += code.eq(ErrorCode.BAD_STORE.value)
+                    m.next = "ERROR"
+                with m.Elif(self.desc.valid):
                     m.d.sync += [d.eq(self.desc.payload), left.eq(self.desc.payload.count)]
                     m.next = "TILE"
             with m.State("TILE"):

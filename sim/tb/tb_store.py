@@ -155,7 +155,7 @@ async def layer(dut, spec, stalls):
                      f"({got[bad[0]]:#x} != {want[bad[0]]:#x}); {words} words stored")
 
 
-async def one_store(dut, cfg, lay, d):
+async def one_store(dut, cfg, lay, d, count=None):
     """A layer's TILE descriptors and one STORE -> the error code seen (0: none), after a
     reset."""
     await FallingEdge(dut.clk)
@@ -164,12 +164,12 @@ async def one_store(dut, cfg, lay, d):
     dut.rst.value = 0
     x, w, e = layer_data(np.random.default_rng(0), lay)
     await load(dut, lay, x, w, e, None)
-    tword, sword = layout(cfg, Op.TILE), layout(cfg, Op.STORE)
+    tword = layout(cfg, Op.TILE)
     ops = grouped(ccore.tiles(lay), cfg)
     feeds = [cocotb.start_soon(send(dut, StreamPort(dut, "tile_desc"),
                                     [encode(cfg, op) & ((1 << tword.size) - 1) for op in ops])),
              cocotb.start_soon(send(dut, StreamPort(dut, "store_desc"),
-                                    [encode(cfg, d) & ((1 << sword.size) - 1)]))]
+                                    [with_count(cfg, d, count)]))]
     seen, code, done = 0, 0, 0
     for _ in range(3000):
         await RisingEdge(dut.clk)
@@ -183,6 +183,16 @@ async def one_store(dut, cfg, lay, d):
     assert seen <= 1, "one error pulse"
     assert done == (seen == 0), "a STORE is done or refused"
     return code
+
+
+def with_count(cfg, d, count):
+    """STORE d's word, its `count` field overwritten (None: as it is; 0 fits the field)."""
+    word = layout(cfg, Op.STORE)
+    bits = encode(cfg, d) & ((1 << word.size) - 1)
+    if count is None:
+        return bits
+    f = word["count"]
+    return (bits & ~(((1 << f.width) - 1) << f.offset)) | (count << f.offset)
 
 
 @cocotb.test(timeout_time=2, timeout_unit="ms")
@@ -200,4 +210,6 @@ async def errors(dut):
     assert await one_store(dut, cfg, lay, wrong) == ErrorCode.BAD_STORE.value
     fits = Store(StoreLayout.MAP32, BASE, out_c=3, out_h=7, out_w=6, s_blk=s_col * 42,
                  s_row=s_col * 6, s_col=s_col, count=1)
+    assert await one_store(dut, cfg, lay, fits) == 0
+    assert await one_store(dut, cfg, lay, fits, count=0) == ErrorCode.BAD_STORE.value
     assert await one_store(dut, cfg, lay, fits) == 0
