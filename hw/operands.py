@@ -22,7 +22,7 @@ from .dma import dma_cmd_layout, dma_word_layout
 from .isa.program import READS, Fmt, Op, layout, line_bytes
 from .isa.regs import ErrorCode
 from .pint import pint_value
-from .sets import latch, set_commands, set_layout
+from .sets import check_lanes, latch, set_commands, set_layout
 
 __all__ = ["OperandStreams", "OPERANDS"]
 
@@ -161,12 +161,7 @@ class _FlagReader(Configured, wiring.Component):
 class OperandStreams(Configured, wiring.Component):
     def __init__(self, cfg):
         def members(cfg):
-            if not cfg.apus == cfg.pe_cols:
-                raise ValueError(f"a beat of operands is a lane per element byte: apus "
-                                 f"({cfg.apus}) must equal pe_cols ({cfg.pe_cols})")
-            if cfg.apus > 8:
-                raise ValueError(f"the flag bitmap is one byte per beat: at most 8 APUs, "
-                                 f"not {cfg.apus}")
+            check_lanes(cfg, "operands")
             out = {"run": In(stream.Signature(layout(cfg, Op.ACORE))),
                    "beats": Out(stream.Signature(data.ArrayLayout(apu_in_layout(cfg),
                                                                   cfg.apus))),

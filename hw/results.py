@@ -8,7 +8,8 @@ the program EMITs (`r`, `hw.isa.apu.EMITS`) as 64-bit words (`emit`, word j of s
 at `j stride + (g img_total + i) apus 8`). An output whose line is 0 is not written. Each
 output has its own DMA writer: one command per channel set (per emitted word for `emit`),
 its beats as words packed from lane 0. `done` pulses once every beat and word is taken and
-every write answered.
+every write answered. A program no run starts, or a run of no channel set, is an ACORE
+error.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
@@ -20,8 +21,9 @@ from .config import Configured
 from .dma import dma_cmd_layout, dma_word_layout
 from .isa.apu import EMITS, Program
 from .isa.program import READS, Fmt, Op, layout, line_bytes
+from .isa.regs import ErrorCode
 from .lockstep import all_of
-from .sets import latch, set_commands, set_layout
+from .sets import check_lanes, latch, set_commands, set_layout
 
 __all__ = ["ResultStreams", "OUTPUTS"]
 
@@ -106,19 +108,14 @@ class _SetWriter(Configured, wiring.Component):
 class ResultStreams(Configured, wiring.Component):
     def __init__(self, cfg):
         def members(cfg):
-            if not cfg.apus == cfg.pe_cols:
-                raise ValueError(f"a beat of results is a lane per element byte: apus "
-                                 f"({cfg.apus}) must equal pe_cols ({cfg.pe_cols})")
-            if cfg.apus > 8:
-                raise ValueError(f"the flag bitmap is one byte per beat: at most 8 APUs, "
-                                 f"not {cfg.apus}")
+            check_lanes(cfg, "results")
             if cfg.acc_bits > 32:
                 raise ValueError(f"results leave as 32-bit words; acc_bits is {cfg.acc_bits}")
             out = {"run": In(stream.Signature(layout(cfg, Op.ACORE))),
                    "o": In(stream.Signature(acore_out_layout(cfg))),
                    "r": In(stream.Signature(data.ArrayLayout(signed(cfg.acore.word_bits),
                                                              cfg.apus))),
-                   "done": Out(1)}
+                   "done": Out(1), "error": Out(1), "code": Out(8)}
             for name in OUTPUTS:
                 lane = 1 if name == "fl" else None
                 out[f"{name}_cmd"] = Out(stream.Signature(dma_cmd_layout(cfg)))
@@ -151,8 +148,12 @@ class ResultStreams(Configured, wiring.Component):
                 with m.Case(prog):
                     m.d.comb += [known.eq(1), elements.eq(prog != Program.SUM),
                                  emits.eq(len(EMITS.get(prog, ())))]
-        start = self.run.valid & ~active & known & (run.images != 0) & (run.groups != 0)
+        runnable = known & (run.images != 0) & (run.groups != 0)
+        start = self.run.valid & ~active & runnable
         m.d.comb += self.run.ready.eq(~active)
+        # Not a program a run starts, or no channel set: refused (as OperandStreams does).
+        m.d.comb += [self.error.eq(self.run.valid & ~active & ~runnable),
+                     self.code.eq(ErrorCode.ACORE.value)]
         sets = run.images * run.groups
         beats_left = Signal(len(run.images) + len(run.groups) + len(run.n))
         words_left = Signal(len(run.images) + len(run.groups) + 2)

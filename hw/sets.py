@@ -10,7 +10,18 @@ from amaranth.lib import data
 
 from .isa.program import Op, layout
 
-__all__ = ["set_layout", "set_commands", "latch"]
+__all__ = ["check_lanes", "set_layout", "set_commands", "latch"]
+
+
+def check_lanes(cfg, what):
+    """A beat of `what` is one lane per element byte and its flags one byte: raise unless
+    apus == pe_cols <= 8."""
+    if cfg.apus != cfg.pe_cols:
+        raise ValueError(f"a beat of {what} is a lane per element byte: apus ({cfg.apus}) "
+                         f"must equal pe_cols ({cfg.pe_cols})")
+    if cfg.apus > 8:
+        raise ValueError(f"the flag bitmap is one byte per beat: at most 8 APUs, not "
+                         f"{cfg.apus}")
 
 
 def set_layout(cfg):

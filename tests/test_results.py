@@ -24,7 +24,7 @@ class ResultPath(Configured, wiring.Component):
             res = self._res.signature.members
             hi = (len(OUTPUTS) - 1).bit_length()
             return {"run": res["run"], "o": res["o"], "r": res["r"], "done": Out(1),
-                    "write_error": Out(1),
+                    "error": Out(1), "code": Out(8), "write_error": Out(1),
                     **axi4_write_master("m_axi", cfg.dram_addr_bits, cfg.axi_data_bits,
                                         1 + hi)}
         super().__init__(cfg, members)
@@ -47,7 +47,8 @@ class ResultPath(Configured, wiring.Component):
             errors.append(wr.error)
             join_axi(m, wr, "m_axi", arb, f"s{i}_axi")
         join_axi(m, arb, "m_axi", self, "m_axi")
-        m.d.comb += [self.done.eq(res.done), self.write_error.eq(sum(errors) != 0)]
+        m.d.comb += [self.done.eq(res.done), self.error.eq(res.error), self.code.eq(res.code),
+                     self.write_error.eq(sum(errors) != 0)]
         return m
 
 

@@ -9,11 +9,12 @@ import cocotb
 import numpy as np
 from amaranth.hdl import signed
 from amaranth.lib import data
-from cocotb.triggers import Combine, RisingEdge, ReadOnly
+from cocotb.triggers import Combine, FallingEdge, ReadOnly, RisingEdge
 
 from hw.acore import acore_out_layout
 from hw.isa.apu import EMITS, Program
 from hw.isa.program import ACoreRun, Fmt, Op, encode, layout, line_bytes
+from hw.isa.regs import ErrorCode
 from sim.golden import dram
 from sim.golden.machine import Machine
 from sim.tb.common import StreamPort, config, pack, pauses, rngs, send, start
@@ -151,3 +152,45 @@ async def results(dut, stalls):
     bad = np.flatnonzero(got != golden.dram)
     assert bad.size == 0, (f"{bad.size} bytes differ, first at {bad[0]:#x} "
                            f"({got[bad[0]]:#x} != {golden.dram[bad[0]]:#x})")
+
+
+@cocotb.test(timeout_time=1, timeout_unit="ms")
+async def refused(dut):
+    """A program no run starts, and a run of no channel set: an ACORE error each, nothing
+    written; the next run is written and done."""
+    from cocotbext.axi import AxiRamWrite, AxiWriteBus
+    cfg = config()
+    ram = AxiRamWrite(AxiWriteBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=SIZE)
+    await start(dut)
+    word = layout(cfg, Op.ACORE)
+    for bad in (ACoreRun(Program.FRN_STATS, 4, code0=1),
+                ACoreRun(Program.COPY, 4, images=0, code0=1)):
+        await FallingEdge(dut.clk)
+        dut.run__valid.value = 1
+        dut.run__payload.value = encode(cfg, bad) & ((1 << word.size) - 1)
+        await ReadOnly()
+        assert dut.error.value == 1 and dut.code.value == ErrorCode.ACORE.value
+        await FallingEdge(dut.clk)
+        dut.run__valid.value = 0
+    good = ACoreRun(Program.COPY, 2, code0=2)
+    dones = []
+
+    async def count():
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            dones.append(int(dut.done.value))
+            assert not dut.error.value
+    watcher = cocotb.start_soon(count())
+    beat = pack(acore_out_layout(cfg), {
+        "raw": [{"out0": 0, "out1": 0, "fl": 0}] * cfg.apus,
+        "code0": [0x5A] * cfg.apus, "code1": [0] * cfg.apus})
+    await Combine(cocotb.start_soon(send(dut, StreamPort(dut, "run"),
+                                         [encode(cfg, good) & ((1 << word.size) - 1)])),
+                  cocotb.start_soon(send(dut, StreamPort(dut, "o"), [beat, beat])))
+    for _ in range(200):
+        await RisingEdge(dut.clk)
+    watcher.cancel()
+    assert sum(dones) == 1
+    base = 2 * line_bytes(cfg)
+    assert ram.read(base, 2 * cfg.apus) == bytes([0x5A]) * (2 * cfg.apus)
