@@ -125,6 +125,22 @@ def _mux(m, n, sel, sources, sink):
                 m.d.comb += sink.eq(sources[i])
 
 
+def _requests(m, n, s, mm, ch, room=1):
+    """AR or AW (`ch`) of the clients (`s(i, name)`) onto the shared port (`mm(name)`):
+    round robin, the client's index above its ID, only while `room`. Returns (sel,
+    taken): the client shown and whether the port took its request this cycle."""
+    taken = mm(f"{ch}valid") & mm(f"{ch}ready")
+    sel, shown = _grant(m, n, [s(i, f"{ch}valid") for i in range(n)], taken, ch)
+    for x in ("addr", "len", "size", "burst", "lock", "cache", "prot"):
+        _mux(m, n, sel, [s(i, f"{ch}{x}") for i in range(n)], mm(f"{ch}{x}"))
+    _mux(m, n, sel, [Cat(s(i, f"{ch}id"), Const(i, range(n))) for i in range(n)],
+         mm(f"{ch}id"))
+    m.d.comb += mm(f"{ch}valid").eq(shown & room)
+    for i in range(n):
+        m.d.comb += s(i, f"{ch}ready").eq(shown & room & (sel == i) & mm(f"{ch}ready"))
+    return sel, taken
+
+
 class AxiReadArbiter(wiring.Component):
     def __init__(self, n, addr_bits, data_bits, id_bits=1):
         _check(n, id_bits, 1)
@@ -141,15 +157,7 @@ class AxiReadArbiter(wiring.Component):
         n, ib = self._n, self._id
         s = lambda i, x: getattr(self, f"s{i}_axi_{x}")
         mm = lambda x: getattr(self, f"m_axi_{x}")
-        taken = mm("arvalid") & mm("arready")
-        sel, shown = _grant(m, n, [s(i, "arvalid") for i in range(n)], taken, "ar")
-        for x in ("addr", "len", "size", "burst", "lock", "cache", "prot"):
-            _mux(m, n, sel, [s(i, f"ar{x}") for i in range(n)], mm(f"ar{x}"))
-        _mux(m, n, sel, [Cat(s(i, "arid"), Const(i, range(n))) for i in range(n)],
-             mm("arid"))
-        m.d.comb += mm("arvalid").eq(shown)
-        for i in range(n):
-            m.d.comb += s(i, "arready").eq(shown & (sel == i) & mm("arready"))
+        _requests(m, n, s, mm, "ar")
         # R: by the ID's client bits.
         who = mm("rid")[ib:]
         for i in range(n):
@@ -180,16 +188,8 @@ class AxiWriteArbiter(wiring.Component):
         # The clients owed W beats, in the order their AW requests were taken.
         m.submodules.owed = owed = fifo.SyncFIFOBuffered(width=(n - 1).bit_length(),
                                                          depth=self._depth)
-        taken = mm("awvalid") & mm("awready")
-        sel, shown = _grant(m, n, [s(i, "awvalid") for i in range(n)], taken, "aw")
-        for x in ("addr", "len", "size", "burst", "lock", "cache", "prot"):
-            _mux(m, n, sel, [s(i, f"aw{x}") for i in range(n)], mm(f"aw{x}"))
-        _mux(m, n, sel, [Cat(s(i, "awid"), Const(i, range(n))) for i in range(n)],
-             mm("awid"))
-        m.d.comb += [mm("awvalid").eq(shown & owed.w_rdy), owed.w_data.eq(sel),
-                     owed.w_en.eq(taken)]
-        for i in range(n):
-            m.d.comb += s(i, "awready").eq(shown & owed.w_rdy & (sel == i) & mm("awready"))
+        sel, taken = _requests(m, n, s, mm, "aw", room=owed.w_rdy)
+        m.d.comb += [owed.w_data.eq(sel), owed.w_en.eq(taken)]
         # W: from the client at the head of `owed`, until its burst's last beat.
         head = owed.r_data
         for x in ("data", "strb", "last"):
