@@ -45,7 +45,7 @@ def _members(cfg, rom_words):
         "r": Out(stream.Signature(data.ArrayLayout(signed(cfg.acore.word_bits),
                                                    cfg.apus))),
         "shift0": In(cfg.shift_bits), "stochastic0": In(1), "shift1": In(cfg.shift_bits),
-        "seed": In(data.ArrayLayout(cfg.lfsr_bits, cfg.apus)), "seed_load": In(1),
+        "seed": In(data.ArrayLayout(cfg.lfsr_bits, cfg.apus)), "seed_load": In(cfg.apus),
         "clear_max": In(1), "next_shift": Out(cfg.shift_bits),
         "busy": Out(1), "error": Out(1),
     }
@@ -104,7 +104,7 @@ class ACore(Configured, wiring.Component):
                 c0.i.payload.eq(joined.payload[k].out0), c1.i.payload.eq(joined.payload[k].out1),
                 c0.shift.eq(self.shift0), c0.stochastic.eq(self.stochastic0),
                 c1.shift.eq(self.shift1), c1.stochastic.eq(0),
-                c0.seed.eq(self.seed[k]), c0.seed_load.eq(self.seed_load),
+                c0.seed.eq(self.seed[k]), c0.seed_load.eq(self.seed_load[k]),
                 c0.clear_max.eq(self.clear_max),
                 self.o.payload.code0[k].eq(c0.o.payload), self.o.payload.code1[k].eq(c1.o.payload),
             ]

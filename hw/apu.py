@@ -17,7 +17,8 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .apu_programs import rom
-from .isa.apu import ACCS, EXPS, MADS, N_REG, REGS, Coef, Input, Op, Src, instr_layout
+from .isa.apu import (ACCS, EXPS, MADS, MAX_SHIFT, N_REG, REGS, Coef, Input, Op, Src,
+                      instr_layout)
 from .config import Configured
 from .divider import Divider
 from .lockstep import any_of
@@ -242,7 +243,8 @@ class Apu(Configured, wiring.Component):
                             for j in range(MADS):
                                 mi = ins.mad[j]
                                 raw = mi.imm + E[mi.ea] - E[mi.eb]
-                                m.d.sync += shift[j].eq(Mux(raw < 0, 0, Mux(raw > 63, 63, raw)))
+                                m.d.sync += shift[j].eq(
+                                    Mux(raw < 0, 0, Mux(raw > MAX_SHIFT, MAX_SHIFT, raw)))
                             m.next = "ISSUE"
                     with m.Case(Op.DIV):
                         with m.If((div_a <= 0) | (div_d <= 0)):

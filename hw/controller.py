@@ -13,7 +13,10 @@ tokens it waits for are there, exactly as the golden machine's queues do.
 - **END and HOST** wait for every queue and unit to empty. END with tokens left is a
   TOKENS error; HOST stops with its step number until `resume`.
 - A unit's error, or nothing moving for `watchdog` cycles while busy, stops the run
-  (ERROR_ADDR: the descriptor's address). `soft_reset` returns to idle; a fetch in flight
+  (ERROR_ADDR: the descriptor's address); so does a bus error on a fetch (`fetch_error`,
+  READ_ERROR at the fetched address).
+- **The scalar table**: SCALE reads and writes it here; an ACORE run in flight has it
+  through the `ac_s_*` port (one cycle of read latency); the host through `scalar_*`. `soft_reset` returns to idle; a fetch in flight
   across it is answered later, and that word is dropped.
 """
 
@@ -53,6 +56,10 @@ def _members(cfg):
         "dma_read_bytes": In(16), "dma_write_bytes": In(16), "dram_wait": In(1),
         "fetch": Out(stream.Signature(dma_cmd_layout(cfg))),
         "words": In(stream.Signature(dma_word_layout(cfg))),
+        "fetch_error": In(1),
+        # The A-Core unit's port to the scalar table (while its run is in flight).
+        "ac_s_addr": In(range(SLOTS)), "ac_s_rdata": Out(signed(32)),
+        "ac_s_wdata": In(signed(32)), "ac_s_we": In(1),
     }
     for u in UNITS:
         members[u] = Out(stream.Signature(unit_desc_layout(cfg)))
@@ -121,7 +128,7 @@ class Controller(Configured, wiring.Component):
 
     def _sequence(self, m, idle_units):
         cfg = self._cfg
-        pc = Signal(cfg.dram_addr_bits)
+        pc = self._pc = Signal(cfg.dram_addr_bits)
         word = Signal(WORD_BITS)
         lanes = Signal(range(WORD_BYTES // cfg.pe_cols + 1))
         op = word[:4]
@@ -259,7 +266,8 @@ class Controller(Configured, wiring.Component):
             local = op == Op.SYNC.value
             if name == "ac":
                 local = local | (op == Op.SCALE.value)
-            go = q.r_rdy & tokens_ok & ~inflight & self._running & ~self._stop
+            # (not gated by this cycle's stop: a unit's error may answer its `valid` at once)
+            go = q.r_rdy & tokens_ok & ~inflight & self._running
             port = getattr(self, name)
             m.d.comb += [port.payload.eq(head), port.valid.eq(go & ~local)]
             issued = Signal(name=f"issued_{name}")
@@ -305,6 +313,14 @@ class Controller(Configured, wiring.Component):
         with m.If(~self._scale_writing & self.scalar_we):
             m.d.comb += [wr_scale.addr.eq(self.scalar_index), wr_scale.data.eq(self.scalar_wdata),
                          wr_scale.en.eq(1)]
+        # An ACORE run in flight has the table (SCALE, which also runs in the A-Core's
+        # queue, cannot run meanwhile); its writes win over the host's.
+        m.d.comb += self.ac_s_rdata.eq(rd_scale.data)
+        with m.If(self._inflight["ac"]):
+            m.d.comb += rd_scale.addr.eq(self.ac_s_addr)
+            with m.If(self.ac_s_we):
+                m.d.comb += [wr_scale.addr.eq(self.ac_s_addr), wr_scale.data.eq(self.ac_s_wdata),
+                             wr_scale.en.eq(1)]
         return all_idle
 
     def _scale(self, m, head, start):
@@ -353,6 +369,9 @@ class Controller(Configured, wiring.Component):
             m.d.sync += quiet.eq(0)
         with m.Else():
             m.d.sync += quiet.eq(quiet + 1)
+        with m.If(self.fetch_error & self._running):
+            m.d.comb += [self._stop.eq(1), self._stop_code.eq(ErrorCode.READ_ERROR.value),
+                         self._stop_addr.eq(self._pc)]
         for u in UNITS:
             with m.If(getattr(self, f"{u}_error") & self._running):
                 m.d.comb += [self._stop.eq(1), self._stop_code.eq(getattr(self, f"{u}_code")),

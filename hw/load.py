@@ -9,7 +9,7 @@ row by row; two columns make an entry, at bank row mod banks, address base +
 ((row div banks) pairs + column div 2) blocks + block (`sim.golden.input_buffer`); an odd
 last column pairs with zeros. Weights (W): lane e is entry e, bank e mod 3K, address base +
 e div 3K. A descriptor whose byte count is not its map's, or not whole entries, sets `error`
-and is dropped.
+(BAD_LOAD) and is dropped.
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
@@ -20,6 +20,7 @@ from .config import Configured
 from .dma import dma_cmd_layout, dma_word_layout
 from .input_buffer import ibuf_write_layout
 from .isa.program import Buf, Op, layout
+from .isa.regs import ErrorCode
 from .weight_buffer import wbuf_write_layout
 
 __all__ = ["LoadUnit"]
@@ -34,7 +35,7 @@ class LoadUnit(Configured, wiring.Component):
             "wr_x": Out(stream.Signature(ibuf_write_layout(cfg))),
             "wr_e": Out(stream.Signature(ibuf_write_layout(cfg))),
             "wr_w": Out(stream.Signature(wbuf_write_layout(cfg))),
-            "busy": Out(1), "done": Out(1), "error": Out(1),
+            "busy": Out(1), "done": Out(1), "error": Out(1), "code": Out(8),
         })
 
     def elaborate(self, platform):
@@ -50,7 +51,8 @@ class LoadUnit(Configured, wiring.Component):
         map_bytes = a.blocks * a.rows * a.w * P
         is_map = a.buf != Buf.W
         ok = (nbytes != 0) & Mux(is_map, nbytes == map_bytes, nbytes % P == 0)
-        m.d.comb += [self.desc.ready.eq(~active), self.busy.eq(active)]
+        m.d.comb += [self.desc.ready.eq(~active), self.busy.eq(active),
+                     self.code.eq(ErrorCode.BAD_LOAD.value)]
         with m.If(self.desc.valid & ~active):
             with m.If(ok):
                 m.d.sync += [d.eq(a), active.eq(1), issuing.eq(1),

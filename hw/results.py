@@ -70,7 +70,8 @@ class _Splitter(Configured, wiring.Component):
                 m.d.sync += part.eq(0)
             with m.Else():
                 m.d.sync += part.eq(part + 1)
-        m.d.comb += self.busy.eq(beats.r_rdy)
+        # (level, not r_rdy: a beat just written shows on r_rdy only a cycle later)
+        m.d.comb += self.busy.eq(beats.level != 0)
         return m
 
 
@@ -256,5 +257,5 @@ class ResultStreams(Configured, wiring.Component):
         m.d.sync += pending.eq(pending + (self.emit_cmd.valid & self.emit_cmd.ready)
                                - self.emit_written)
         busy = Signal()
-        m.d.comb += busy.eq(cmds.r_rdy | split.busy | (pending != 0))
+        m.d.comb += busy.eq((cmds.level != 0) | split.busy | (pending != 0))
         return busy

@@ -10,7 +10,8 @@
 Backends implement five calls: `write(addr, bytes)`, `read(addr, n)`, `set_scalar(i, v)`,
 `scalar(i)`, `start(program_addr, host)`; `counters()` says what they count. "golden" is the
 golden machine (`sim.golden.machine`), which fetches and decodes the program from its DRAM
-like the controller will; the RTL under Verilator and the board follow (issues 8 and 10).
+like the controller does; "rtl" is the accelerator's top under cocotb and Verilator
+(`sim.rtl_backend`, inside a cocotb test); the board follows (issue 14).
 """
 
 import numpy as np
@@ -59,7 +60,13 @@ class GoldenBackend:
                 "host_steps": s.host_steps}
 
 
-BACKENDS = {"golden": GoldenBackend}
+def _rtl_backend(*args, **options):
+    """The RTL under cocotb (`sim.rtl_backend`; imported only where cocotb runs)."""
+    from sim.rtl_backend import RtlBackend
+    return RtlBackend(*args, **options)
+
+
+BACKENDS = {"golden": GoldenBackend, "rtl": _rtl_backend}
 
 
 class Accelerator:

@@ -17,7 +17,7 @@ from sim.golden.machine import DeadlockError, MachineError, RaceError
 from sim.runner import seed_from_env
 from sim.train.__main__ import digits, softmax_xent
 from sim.train import accel
-from sim.train.net import DIGITS_NET, init_params
+from sim.train.net import DIGITS_NET, ODD_NET, init_params
 from sim.train.pint_net import PintNet
 
 LR, MOMENTUM = 0.05, 0.9
@@ -84,11 +84,6 @@ def compare(acc, step, ref):
     return checked
 
 
-# Odd sizes: channel counts that are not multiples of the lanes (padding lanes in the
-# A-Core), an 11 x 13 input, stride 2 onto odd sizes, 1x1 layers at stride 1 and 2 (the
-# DMA's subsampled loads, BP's spread stores, WG as 3x3 stride 2), an FC on a padded vector.
-ODD_NET = [("conv", 3, 5, 3, 1), ("conv", 5, 6, 3, 2), ("res", [("conv", 6, 6, 3, 1)]),
-           ("conv", 6, 7, 1, 1), ("conv", 7, 5, 1, 2), ("fc", 5 * 3 * 4, 10)]
 
 
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])

@@ -21,12 +21,14 @@ from ..config import EtaConfig
 __all__ = ["Op", "Input", "Src", "Coef", "Program", "mad_layout", "instr_layout", "assemble",
            "PASS", "DIV", "EMIT", "END", "REGS", "EXPS", "ACCS", "MADS", "N_REG", "exp_reg",
            "checked", "frn_fp_regs", "frn_bp_regs", "tlu_regs", "sgd_regs", "add_regs",
-           "sum_regs", "copy_regs", "EMITS"]
+           "sum_regs", "copy_regs", "EMITS", "MAX_SHIFT"]
 
 REGS = 8        # R0..R7: word registers, loaded by the host or written back by a pass
 EXPS = 4        # E0..E3: exponent registers (E0 reads 0), loaded by the host or by DIV
 ACCS = 3        # A0..A2: exact accumulators
 MADS = 3        # Multiplication-Addition stages in the chain
+MAX_SHIFT = 63  # a MAD stage's right shift saturates here (a run whose shifts go beyond is
+                # refused: hw.acore_unit, sim.golden.machine)
 
 
 class Op(enum.Enum, shape=2):

@@ -33,6 +33,7 @@ class ErrorCode(enum.Enum, shape=8):
     TOKENS = 8              # END with tokens nobody took
     WATCHDOG = 9            # nothing moved for WATCHDOG cycles
     BAD_STORE = 10          # a STORE whose layout does not fit its tile (MAP32 for WG, ...)
+    BAD_LOAD = 11           # a LOAD whose bytes are not its map's, or not whole entries
 
 
 @dataclass(frozen=True)

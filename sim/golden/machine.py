@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hw.isa.apu import Program
+from hw.isa.apu import MAX_SHIFT, Program
 from hw.isa.modes import LANES, Phase
 from hw.isa.program import (READS, SLOTS, Buf, Fmt, Op, ScaleOp, Unit, line_bytes,
                             operand_format)
@@ -503,6 +503,11 @@ class Machine:
         cfg, f, apus = self.cfg, self.cfg.acore, self.cfg.apus
         if not 1 <= d.n <= f.max_n:
             raise ValueError(f"N = {d.n} elements per channel (1 .. {f.max_n})")
+        if d.prog in (Program.FRN_FP, Program.FRN_BP) and d.n > 1 << cfg.apu_buffer_bits:
+            raise ValueError(f"{d.prog.name} keeps a channel in the APU's buffer: N = {d.n} "
+                             f"is more than its {1 << cfg.apu_buffer_bits} elements")
+        if d.images == 0 or d.groups == 0:
+            raise ValueError("a run of no channel set")
         if d.i0 + d.images > d.img_total or d.g0 + d.groups > d.grp_total:
             raise ValueError("channel sets beyond the tensors' images or groups")
         decode = lambda codes: pint.decode(codes, cfg.pint)
@@ -534,10 +539,15 @@ class Machine:
             qe = self._emits(i, d, d.state, 2)                      # [2, sets, apus]
             g = per_set(self._params(i, d, 1)[0]).reshape(-1)
             e_max = int(self.S[d.emax])
+            if not -128 <= e_max <= 127:
+                raise ValueError(f"e_max = S[{d.emax}] = {e_max} is not an exponent register's "
+                                 f"value (-128 .. 127)")
             # Padding channels (all zeros) may have a larger exponent than the layer's real
             # ones, whose maximum e_max is: the loader gives their lanes min(e, e_max).
             e = np.where(real.reshape(-1), qe[1].reshape(-1),
                          np.minimum(qe[1].reshape(-1), e_max))
+            if np.any(e < -128):
+                raise ValueError(f"an FRN state exponent ({int(e.min())}) below -128")
             st = acore.FrnState(q=qe[0].reshape(-1), e=e, xhat=xh, bitmap=bits, xhat_q=None)
             dx, dg, db, dt = acore.frn_tlu_backward(dz, st, g, cfg, e_max=e_max)
             out0, emits = dx, [dg, db, dt]
@@ -553,6 +563,9 @@ class Machine:
             self._touch("DRAM", base, base + 12, False, i)
             m_c, lr_c, lr_sh = (int(c) for c in dram.get(self.dram, base, 3, 4))
             g_c, g_sh = acore.sgd_grad_coef(int(self.S[d.sa]) - int(self.S[d.sb]), cfg)
+            if g_sh > MAX_SHIFT or not 0 <= lr_sh <= MAX_SHIFT:
+                raise ValueError(f"SGD shifts {g_sh} (gradient) and {lr_sh} (lr): 0 .. "
+                                 f"{MAX_SHIFT}")
             w2, v2 = acore.sgd_momentum(w, v, g, (m_c, g_c, g_sh, lr_c, lr_sh), 32, cfg)
             # Elementwise: any consistent order; the streams are [sets, apus, N] here.
             out0, out1 = w2.reshape(sets * apus, d.n), v2.reshape(sets * apus, d.n)
@@ -565,7 +578,12 @@ class Machine:
                 out0 = a
             else:
                 b = operand(d.x1, fmt("x1"))
-                out0, _ = acore.residual_add(a, int(self.S[d.sa]), b, int(self.S[d.sb]), cfg)
+                ea, eb = int(self.S[d.sa]), int(self.S[d.sb])
+                _, sa, _, sb, _ = acore.add_coefs(ea, eb, cfg)
+                if max(sa, sb) > MAX_SHIFT:
+                    raise ValueError(f"ADD of exponents {ea} and {eb}: the smaller operand "
+                                     f"would shift by more than {MAX_SHIFT}")
+                out0, _ = acore.residual_add(a, ea, b, eb, cfg)
         else:
             raise ValueError(f"{prog.name} is not a program a run starts (the controller "
                              f"expands FRN_FP into the overlapped FRN_STATS/NEXT/LAST)")

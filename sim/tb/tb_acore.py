@@ -32,7 +32,7 @@ class ACoreTB(ApuTB):
         dut = self.dut
         dut.shift0.value, dut.stochastic0.value, dut.shift1.value = shift0, stochastic, shift1
         dut.seed.value = pack(data.ArrayLayout(self.cfg.lfsr_bits, self.cfg.apus), seeds)
-        dut.seed_load.value, dut.clear_max.value = 1, 1
+        dut.seed_load.value, dut.clear_max.value = (1 << self.cfg.apus) - 1, 1
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
         dut.seed_load.value, dut.clear_max.value = 0, 0

@@ -63,10 +63,10 @@ def _unimage(ps, img, shape, cfg):
     return full[:shape[0], :shape[1]]
 
 
-def accelerator_for(step, net, backend="golden"):
+def accelerator_for(step, net, backend="golden", **options):
     """An accelerator for the step, its program loaded, its LFSRs where the whole-tensor
-    model's are."""
-    acc = Accelerator(step, backend, seeds=list(net.lfsr.states))
+    model's are (`options`: the backend's, as `sim=` for the RTL)."""
+    acc = Accelerator(step, backend, seeds=list(net.lfsr.states), **options)
     acc.load_program()
     return acc
 

@@ -18,8 +18,8 @@ import numpy as np
 from sim.golden import acore_float as frn
 from sim.golden.conv import conv_bp, conv_fp, conv_wg, fc_bp, fc_fp, fc_wg
 
-__all__ = ["DIGITS_NET", "NETWORKS", "check_arch", "init_params", "build_layers", "FloatNet",
-           "Int8Quant"]
+__all__ = ["DIGITS_NET", "ODD_NET", "ODD_INPUT", "NETWORKS", "check_arch", "init_params",
+           "build_layers", "FloatNet", "Int8Quant"]
 
 F32 = np.float32
 
@@ -31,6 +31,13 @@ DIGITS_NET = [
     ("conv", 32, 32, 1, 1),
     ("fc", 32 * 4 * 4, 10),
 ]
+
+# Odd sizes: channel counts that are not multiples of the lanes (padding lanes in the
+# A-Core), an 11 x 13 input, stride 2 onto odd sizes, 1x1 layers at stride 1 and 2 (the
+# DMA's subsampled loads, BP's spread stores, WG as 3x3 stride 2), an FC on a padded vector.
+ODD_NET = [("conv", 3, 5, 3, 1), ("conv", 5, 6, 3, 2), ("res", [("conv", 6, 6, 3, 1)]),
+           ("conv", 6, 7, 1, 1), ("conv", 7, 5, 1, 2), ("fc", 5 * 3 * 4, 10)]
+ODD_INPUT = (3, 11, 13)
 
 
 def _basic(cin, cout, stride):

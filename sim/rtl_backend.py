@@ -1,0 +1,177 @@
+"""The runtime's RTL backend: the accelerator's top (`hw.top.Top`) under cocotb and
+Verilator, its DRAM a cocotbext-axi AxiRam, driven through its AXI4-Lite registers exactly as
+a host drives the board.
+
+The runtime's calls block; cocotb's do not. So a cocotb test creates an `RtlSim` (clock,
+reset, RAM, register master), then runs the host code in a bridged thread:
+
+    sim = RtlSim(dut, size); await sim.begin()
+    acc = await cocotb.task.bridge(lambda: host_code(Accelerator(step, "rtl", sim=sim)))()
+
+and every register access inside resumes the simulation until it completes (DRAM itself is
+the RAM model's memory: reading and writing it takes no simulated time, as the host's DMA
+into the board's DRAM happens while the accelerator is idle).
+"""
+
+import os
+
+from hw.isa.regs import BY_NAME, COUNTERS, COUNTER_BASE, ErrorCode, config_hash
+
+__all__ = ["RtlSim", "RtlBackend", "AcceleratorError"]
+
+
+class AcceleratorError(RuntimeError):
+    """The run stopped with an error code; `code` and `addr` (the failing descriptor's)."""
+
+    def __init__(self, code, addr):
+        self.code, self.addr = code, addr
+        try:
+            name = ErrorCode(code).name
+        except ValueError:
+            name = f"code {code}"
+        super().__init__(f"the accelerator stopped with {name} at descriptor {addr:#x}")
+
+
+class RtlSim:
+    """The top under cocotb: a 100 MHz clock, reset, an AxiRam of `size` bytes on m_axi
+    (`pause`: the probability of a pause cycle on each of its channels, drawn from `rnd`),
+    an AxiLiteMaster on s_axi."""
+
+    def __init__(self, dut, size, rnd=None, pause=0.0):
+        from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+        self.dut, self.size = dut, size
+        self.ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=size)
+        self.lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi"), dut.clk, dut.rst)
+        for log in (self.ram.write_if.log, self.ram.read_if.log, self.lite.write_if.log,
+                    self.lite.read_if.log):
+            log.setLevel("WARNING")
+        if pause:
+            def pauses():
+                while True:
+                    yield int(rnd.random() < pause)
+            for ch in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
+                       self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
+                       self.ram.read_if.r_channel):
+                ch.set_pause_generator(pauses())
+        self.cycles = 0
+
+    async def begin(self):
+        from cocotb.clock import Clock
+        from cocotb.triggers import RisingEdge
+        import cocotb
+        dut = self.dut
+        Clock(dut.clk, 10, unit="ns").start()
+        dut.rst.value = 1
+        for _ in range(4):
+            await RisingEdge(dut.clk)
+        dut.rst.value = 0
+        await RisingEdge(dut.clk)
+
+        async def count():
+            while True:
+                await RisingEdge(dut.clk)
+                self.cycles += 1
+        cocotb.start_soon(count())
+
+    async def read_reg(self, name):
+        r = await self.lite.read(BY_NAME[name].offset if isinstance(name, str) else name, 4)
+        return int.from_bytes(r.data, "little")
+
+    async def write_reg(self, name, value):
+        off = BY_NAME[name].offset if isinstance(name, str) else name
+        await self.lite.write(off, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+
+    async def wait_irq(self, limit):
+        """Until the interrupt line rises; raises after `limit` cycles."""
+        from cocotb.triggers import RisingEdge
+        for _ in range(limit):
+            await RisingEdge(self.dut.clk)
+            if self.dut.irq.value == 1:
+                return
+        raise TimeoutError(f"no interrupt in {limit} cycles")
+
+
+def _call(coro_fn, *args):
+    from cocotb.task import resume
+    return resume(coro_fn)(*args)
+
+
+class RtlBackend:
+    """The runtime's five calls on the simulated top (`sim`, an RtlSim already begun)."""
+
+    EVENTS = {"done": 1, "error": 2, "host": 4}
+
+    def __init__(self, cfg, dram_bytes, sim=None, seeds=None, limit=None):
+        if sim is None:
+            raise ValueError("the RTL backend runs inside a cocotb test: give it sim=RtlSim")
+        if dram_bytes > sim.size:
+            raise ValueError(f"the step needs {dram_bytes} bytes of DRAM; the simulated RAM "
+                             f"has {sim.size}")
+        self.cfg, self.sim, self.size = cfg, sim, dram_bytes
+        self.limit = limit or int(os.environ.get("ETA_RTL_LIMIT", 50_000_000))
+        got = _call(sim.read_reg, "CONFIG_HASH")
+        if got != config_hash(cfg):
+            raise ValueError(f"the simulated accelerator is another configuration "
+                             f"(hash {got:#x}, the step's {config_hash(cfg):#x})")
+        for name, value in (("DRAM_BASE", 0), ("DRAM_SIZE", dram_bytes),
+                            ("IRQ_ENABLE", 0b111)):
+            _call(sim.write_reg, name, value)
+        for lane, s in enumerate(seeds or []):
+            _call(sim.write_reg, "SEED_INDEX", lane)
+            _call(sim.write_reg, "SEED_DATA", int(s))
+
+    def _check(self, addr, n):
+        if addr < 0 or addr + n > self.size:
+            raise IndexError(f"[{addr:#x}, {addr + n:#x}) is outside the DRAM")
+
+    def write(self, addr, data):
+        data = bytes(data)
+        self._check(addr, len(data))
+        self.sim.ram.write(addr, data)
+
+    def read(self, addr, n):
+        self._check(addr, n)
+        return bytes(self.sim.ram.read(addr, n))
+
+    def set_scalar(self, i, v):
+        _call(self.sim.write_reg, "SCALAR_INDEX", i)
+        _call(self.sim.write_reg, "SCALAR_DATA", int(v))
+
+    def scalar(self, i):
+        _call(self.sim.write_reg, "SCALAR_INDEX", i)
+        v = _call(self.sim.read_reg, "SCALAR_DATA")
+        return v - (1 << 32) if v >> 31 else v
+
+    def start(self, program_addr, count, host):
+        """Start at program_addr; serve HOST steps (`host(step)`, then resume) until END.
+        Raises AcceleratorError when the run stops with an error."""
+        sim = self.sim
+        _call(sim.write_reg, "PROGRAM_BASE", program_addr)
+        _call(sim.write_reg, "IRQ_STATUS", 0b111)
+        _call(sim.write_reg, "CONTROL", 1)                     # start
+        while True:
+            _call(sim.wait_irq, self.limit)
+            events = _call(sim.read_reg, "IRQ_STATUS")
+            _call(sim.write_reg, "IRQ_STATUS", events)
+            if events & self.EVENTS["error"]:
+                status = _call(sim.read_reg, "STATUS")
+                raise AcceleratorError((status >> 8) & 0xFF, _call(sim.read_reg, "ERROR_ADDR"))
+            if events & self.EVENTS["done"]:
+                return
+            if events & self.EVENTS["host"]:
+                host(_call(sim.read_reg, "HOST_STEP"))
+                _call(sim.write_reg, "CONTROL", 2)             # resume
+
+    def soft_reset(self):
+        _call(self.sim.write_reg, "CONTROL", 4)
+
+    def counters(self):
+        """The performance counters (`hw.isa.regs.COUNTERS`, lower case) of the last run."""
+        sim = self.sim
+        _call(sim.write_reg, "COUNTER_SNAPSHOT", 1)
+        out = {}
+        for i, (name, _) in enumerate(COUNTERS):
+            lo = _call(sim.read_reg, COUNTER_BASE + 8 * i)
+            hi = _call(sim.read_reg, COUNTER_BASE + 8 * i + 4)
+            out[name.lower()] = lo | hi << 32
+        return out
