@@ -299,7 +299,9 @@ class Controller(Configured, wiring.Component):
             self._inflight = getattr(self, "_inflight", {})
             self._inflight[name] = inflight
             self._inflight_addr = getattr(self, "_inflight_addr", {})
-            self._inflight_addr[name] = inflight_addr
+            # (a unit may refuse a descriptor in the cycle it takes it: then its address is
+            # the head's, not yet the in-flight one's)
+            self._inflight_addr[name] = Mux(issued, head.addr, inflight_addr)
             self._waiting = getattr(self, "_waiting", {})
             self._waiting[name] = q.r_rdy & ~tokens_ok & ~inflight
             idle.append(~q.r_rdy & ~inflight)

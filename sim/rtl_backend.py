@@ -34,8 +34,8 @@ class AcceleratorError(RuntimeError):
 
 class RtlSim:
     """The top under cocotb: a 100 MHz clock, reset, an AxiRam of `size` bytes on m_axi
-    (`pause`: the probability of a pause cycle on each of its channels, drawn from `rnd`),
-    an AxiLiteMaster on s_axi."""
+    (`pause`: the probability of a pause cycle on each of its channels, drawn from `rnd`;
+    SLVERR beyond `size`), an AxiLiteMaster on s_axi."""
 
     def __init__(self, dut, size, rnd=None, pause=0.0):
         from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
@@ -45,6 +45,7 @@ class RtlSim:
         for log in (self.ram.write_if.log, self.ram.read_if.log, self.lite.write_if.log,
                     self.lite.read_if.log):
             log.setLevel("WARNING")
+        self._bounded()
         if pause:
             def pauses():
                 while True:
@@ -54,6 +55,24 @@ class RtlSim:
                        self.ram.read_if.r_channel):
                 ch.set_pause_generator(pauses())
         self.cycles = 0
+
+    def _bounded(self):
+        """Answer SLVERR beyond the RAM (AxiRam wraps around): an exception in its read or
+        write is what cocotbext-axi turns into SLVERR."""
+        ram, size = self.ram, self.size
+
+        def check(address, length):
+            if address + length > size:
+                raise IndexError(f"[{address:#x}, {address + length:#x}) is beyond the RAM")
+
+        async def read(address, length):
+            check(address, length)
+            return ram.read(address, length)
+
+        async def write(address, data):
+            check(address, len(data))
+            ram.write(address, data)
+        ram.read_if._read, ram.write_if._write = read, write
 
     async def begin(self):
         from cocotb.clock import Clock

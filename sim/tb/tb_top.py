@@ -63,3 +63,107 @@ async def training_step(dut):
                            f"({got[bad[0]]:#x} != {want[bad[0]]:#x})")
     counters = await bridge(rtl.counters)()
     dut._log.info(f"{len(step.descs)} descriptors in {counters['cycles']} cycles: {counters}")
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+def _good(cfg):
+    """A short program that must run after every error: a SCALE and an A-Core COPY (codes
+    decoded, converted with S[1]) from line 2 to line 4."""
+    from hw.isa.apu import Program
+    from hw.isa.program import ACoreRun, End, Fmt, Scale, ScaleOp
+    return [Scale(ScaleOp.SET, 1, imm=3),
+            ACoreRun(Program.COPY, 5, x0=2, x0_fmt=Fmt.CODE, code0=4, shift=1), End()]
+
+
+def _words(cfg, descs):
+    from hw.isa.program import encode
+    return [d if isinstance(d, int) else encode(cfg, d) for d in descs]
+
+
+def _bad_programs(cfg, ram, window):
+    """(name, program words, index of the failing descriptor, ErrorCode)."""
+    from hw.isa.apu import Program
+    from hw.isa.program import ACoreRun, Buf, End, Fmt, Load
+    from hw.isa.regs import ErrorCode
+    P, K = cfg.pe_cols, cfg.clusters
+    load = lambda addr: Load(Buf.W, addr, elem=3 * K * P)
+    refused = _nblk_zero(cfg)
+    copy_out = ACoreRun(Program.COPY, 5, x0=2, x0_fmt=Fmt.CODE,
+                        code0=(ram + 64) // max(64, cfg.axi_bytes), shift=0)
+    return [
+        ("illegal opcode", [load(0), (1 << 4) - 1, End()], 1, ErrorCode.BAD_OP),
+        ("outside the window", [load(window), End()], 0, ErrorCode.ADDRESS),
+        ("SLVERR on a read", [load(ram), End()], 0, ErrorCode.READ_ERROR),
+        ("SLVERR on a write", [copy_out, End()], 0, ErrorCode.WRITE_ERROR),
+        ("a refused tile", [refused, End()], 0, ErrorCode.TILE_REFUSED),
+    ]
+
+
+def _nblk_zero(cfg):
+    """A TILE descriptor word with nblk = 0 (the layout holds it; the unit refuses it),
+    waiting for no token."""
+    from dataclasses import replace
+    from hw.isa.program import Op, encode, layout
+    word = encode(cfg, replace(_some_tile(cfg), wait=0, signal=0))
+    f = layout(cfg, Op.TILE)["nblk"]
+    return word & ~(((1 << f.width) - 1) << f.offset)
+
+
+def _some_tile(cfg):
+    """Any TILE descriptor of a compiled step."""
+    from hw.isa.program import Op
+    step = compile_step(ODD_NET, ODD_INPUT, 1, cfg)
+    return next(d for d in step.descs if d.op == Op.TILE)
+
+
+@cocotb.test(timeout_time=1, timeout_unit="sec")
+async def errors(dut):
+    """Each error stops the run with its code and the failing descriptor's address; after a
+    soft reset the next program runs correctly; programs run back to back."""
+    from hw.isa.program import WORD_BYTES, line_bytes
+    from sim.golden.machine import Machine
+    from sim.rtl_backend import AcceleratorError, RtlBackend
+    cfg = config()
+    rnd, rng = rngs()
+    ram, window = 1 << 16, 1 << 17              # the window reaches beyond the RAM
+    prog_at = ram // 2
+    sim = RtlSim(dut, ram, rnd, pause=0.2)
+    await sim.begin()
+    background = rng.integers(0, 256, ram, dtype=np.uint8)
+    good = _good(cfg)
+    golden = Machine(cfg, ram)
+    golden.dram[:] = background
+    golden.run(good)
+
+    def run(acc, words):
+        acc.write(prog_at, b"".join(w.to_bytes(WORD_BYTES, "little") for w in words))
+        acc.start(prog_at, len(words), host=None)
+
+    def check_good(acc, why):
+        acc.write(0, background.tobytes())
+        run(acc, _words(cfg, good))
+        got = np.frombuffer(acc.read(0, prog_at), np.uint8)
+        bad = np.flatnonzero(got != golden.dram[:prog_at])
+        assert bad.size == 0, f"after {why}: {bad.size} bytes differ, first at {bad[0]:#x}"
+
+    def body():
+        acc = RtlBackend(cfg, ram, sim=sim)
+        check_good(acc, "reset")
+        check_good(acc, "a first run (back to back)")
+        for why, words, index, code in _bad_programs(cfg, ram, window):
+            acc.write(0, background.tobytes())
+            from cocotb.task import resume
+            resume(sim.write_reg)("DRAM_SIZE", window)
+            try:
+                run(acc, _words(cfg, words))
+            except AcceleratorError as exc:
+                assert exc.code == code.value, f"{why}: {exc}"
+                assert exc.addr == prog_at + index * WORD_BYTES, f"{why}: {exc}"
+            else:
+                raise AssertionError(f"{why}: the run ended without an error")
+            acc.soft_reset()
+            resume(sim.write_reg)("DRAM_SIZE", ram)
+            check_good(acc, why)
+        return acc
+    await bridge(body)()
