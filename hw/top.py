@@ -18,7 +18,8 @@ which refuses commands outside the DRAM window.
   a request or a W beat waits for the bus.
 """
 
-from amaranth.hdl import Const, Module, ResetInserter, Signal
+from amaranth.hdl import (ClockDomain, ClockSignal, Const, DomainRenamer, Module, ResetSignal,
+                          Signal)
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -34,6 +35,7 @@ from .isa.regs import ADDR_BITS, ErrorCode
 from .load import LoadUnit
 from .lockstep import any_of
 from .regs import Regs
+from .reuse import Reused
 from .store import WORD as STORE_LANE, StoreUnit
 from .tile_unit import TileUnit
 
@@ -70,22 +72,30 @@ class Top(Configured, wiring.Component):
         self._join(m, regs, "s_axi", inward=True)
         m.d.comb += self.irq.eq(regs.irq)
 
+        # Every unit is its own Verilog module (hw.reuse), converted once: the flat netlist
+        # of the whole accelerator costs Amaranth more than its parts.
         core = Module()
-        core.submodules.ctrl = ctrl = Controller(cfg, watchdog=self._watchdog)
-        core.submodules.hub = hub = DmaHub(cfg, READS, WRITES)
-        core.submodules.load = load = LoadUnit(cfg)
-        core.submodules.tile = tile = TileUnit(cfg)
-        core.submodules.ccore = cc = CCore(cfg)
-        core.submodules.store = st = StoreUnit(cfg)
-        core.submodules.acore = ac = ACoreUnit(cfg)
+        wd = self._watchdog
+        core.submodules.ctrl = ctrl = Reused(lambda: Controller(cfg, watchdog=wd),
+                                             "controller", (cfg, wd))
+        core.submodules.hub = hub = Reused(lambda: DmaHub(cfg, READS, WRITES), "dma_hub",
+                                           (cfg, READS, WRITES))
+        core.submodules.load = load = Reused(lambda: LoadUnit(cfg), "load_unit", cfg)
+        core.submodules.tile = tile = Reused(lambda: TileUnit(cfg), "tile_unit", cfg)
+        core.submodules.ccore = cc = Reused(lambda: CCore(cfg), "ccore", cfg)
+        core.submodules.store = st = Reused(lambda: StoreUnit(cfg), "store_unit", cfg)
+        core.submodules.acore = ac = Reused(lambda: ACoreUnit(cfg), "acore_unit", cfg)
         self._join(core, hub, "m_axi", inward=False)
         self._registers(m, core, regs, ctrl, hub, ac)
         self._units(core, ctrl, load, tile, cc, st, ac)
         self._clients(core, hub, ctrl, load, st, ac)
         self._errors(core, hub, ctrl, {"ld": load, "cc": tile, "st": st, "ac": ac})
+        # The units' domain: the clock, reset by the reset or the soft reset.
         reset = self._soft_reset(m, regs, hub)
-        m.submodules.core = ResetInserter({"sync": reset})(core)
-        m.d.comb += ctrl.soft_reset.eq(reset)
+        m.domains.core = cd = ClockDomain("core", local=True)
+        m.d.comb += [cd.clk.eq(ClockSignal("sync")), cd.rst.eq(ResetSignal("sync") | reset),
+                     ctrl.soft_reset.eq(0)]
+        m.submodules.core = DomainRenamer({"sync": "core"})(core)
         return m
 
     def _join(self, m, inner, prefix, inward):
