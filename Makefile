@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
 
-.PHONY: verilog test lint fig3 resources bench bench-networks train clean distclean
+.PHONY: verilog test lint fig3 resources bench bench-networks train train-rtl clean distclean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
@@ -14,10 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-## verilog: the main job: Verilog of every block into build/verilog/<config>/
-## (CONFIG=cfg.json and SET="clusters=4 wpus=2" change the preset)
+## verilog: the main job: the accelerator's top (every block once inside) into
+## build/verilog/<config>/top.v (CONFIG=cfg.json and SET="clusters=4 wpus=2" change the preset;
+## ALL=1 writes every block as its own file)
 verilog: $(VENV)/.installed
-	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) --out build/verilog
+	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) $(if $(ALL),--all) --out build/verilog
 
 ## test: the whole regression (golden model, cocotb under Verilator, lint)
 test: $(VENV)/.installed
@@ -51,6 +52,11 @@ bench-networks: $(VENV)/.installed
 ## train: the digits CNN in float32, INT8 and PINT8 (golden model), into docs/train_digits.*
 train: $(VENV)/.installed
 	$(PY) -m sim.train --epochs 20 --seeds 3 --out docs
+
+## train-rtl: the digits CNN trained on the RTL (small preset, Verilator) through the runtime,
+## each step checked against the golden machine; into docs/train_rtl.png and .md (STEPS=40)
+train-rtl: $(VENV)/.installed
+	$(PY) -m sim.train_rtl --steps $(or $(STEPS),40) --out docs
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,7 +1,9 @@
-"""The main job: elaborate every block into Verilog under build/verilog/<config name>/.
+"""The main job: the accelerator's top (`hw.top.Top`, the module Vivado takes) into Verilog
+under build/verilog/<config name>/top.v, every block once inside it; `--all` writes every
+block of `MODULES` as its own file instead (what `make lint` checks).
 
     python -m hw.generate [--preset vc709|small] [--config cfg.json] [--set key=value ...]
-                          [--out build/verilog]
+                          [--out build/verilog] [--all]
 
 A JSON configuration (any fields of `EtaConfig.to_json`) and key=value overrides
 (`--set clusters=4 --set acore.word_bits=40`) apply over the preset; they are checked before
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from .config import PRESETS, configure
 from .acore import ACore
+from .acore_unit import ACoreUnit
 from .apu import Apu
 from .array import CCoreArray
 from .axi import AxiReadArbiter, AxiWriteArbiter
@@ -26,10 +29,12 @@ from .controller import Controller
 from .convert import PintConverter
 from .divider import Divider
 from .dma import DmaReader, DmaWriter
+from .dma_hub import DmaHub
 from .input_buffer import InputBuffer
 from .lfsr import Lfsr
 from .load import LoadUnit
 from .tile_unit import TileUnit
+from .top import READS, WRITES, Top
 from .mac import PintMac
 from .operands import OperandStreams
 from .pe import Pe
@@ -74,24 +79,29 @@ MODULES = {
     "store_unit": StoreUnit,
     "operand_streams": OperandStreams,
     "result_streams": ResultStreams,
-    # The top's sharing of its AXI4 master: readers (fetch, load, A-Core operands) and
-    # writers (STORE, A-Core results).
-    "axi_read_arbiter": lambda cfg: AxiReadArbiter(3, cfg.dram_addr_bits, cfg.axi_data_bits),
-    "axi_write_arbiter": lambda cfg: AxiWriteArbiter(2, cfg.dram_addr_bits,
+    # The top's sharing of its AXI4 master: readers (fetch, load, A-Core operands and
+    # parameters) and writers (STORE, A-Core results).
+    "axi_read_arbiter": lambda cfg: AxiReadArbiter(len(READS), cfg.dram_addr_bits,
+                                                   cfg.axi_data_bits),
+    "axi_write_arbiter": lambda cfg: AxiWriteArbiter(len(WRITES), cfg.dram_addr_bits,
                                                      cfg.axi_data_bits),
+    "dma_hub": lambda cfg: DmaHub(cfg, READS, WRITES),
+    "acore_unit": ACoreUnit,
+    "top": Top,
 }
 
 
-def generate(cfg, out, check=None):
-    """Write one Verilog file per module; return rows (name, path, lines, ports, status).
+def generate(cfg, out, check=None, names=None):
+    """Write one Verilog file per module of `names` (default: all of MODULES); return rows
+    (name, path, lines, ports, status).
 
     `check(text, name, folder)`, if given, returns (ok, messages) for each file (the lint of
     `sim.lint`); status is then "clean" or "FAIL"."""
     out = Path(out) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name, make in MODULES.items():
-        component = make(cfg)
+    for name in names or MODULES:
+        component = MODULES[name](cfg)
         text = to_verilog(component, name)
         path = out / f"{name}.v"
         path.write_text(text)
@@ -113,6 +123,8 @@ def main(argv=None, check=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one field (repeatable)")
     parser.add_argument("--out", default="build/verilog")
+    parser.add_argument("--all", action="store_true",
+                        help="every block as its own file (default: the top alone)")
     args = parser.parse_args(argv)
     try:
         text = Path(args.config).read_text() if args.config else None
@@ -121,7 +133,7 @@ def main(argv=None, check=None):
         print(f"bad configuration: {exc}", file=sys.stderr)
         return 2
     start = time.monotonic()
-    rows = generate(cfg, args.out, check)
+    rows = generate(cfg, args.out, check, None if args.all else ["top"])
     print(f"ETA Verilog, preset '{cfg.name}': {cfg.clusters} clusters x {cfg.wpus} WPUs x "
           f"{cfg.pe_rows}x{cfg.pe_cols} PEs x {cfg.macs_per_pe} MACs = {cfg.macs} MACs, "
           f"PINT({cfg.pint.k},{cfg.pint.d}), {cfg.acc_bits}-bit accumulators")
