@@ -114,7 +114,11 @@ class StoreUnit(Configured, wiring.Component):
         cls = Signal(range(5))
         g = Signal.like(t.groups)                   # the transfer: row group, column
         j = Signal(range((2 << cfg.ibuf_bits) + 2))
-        base = Signal(signed(t.row0.shape().width + 2))
+        # The tile as placed (its fields plus the descriptor's offsets), wide enough for both:
+        # a 1x1 layer's WG places block cb + cb_off of hundreds, beyond the tile's own field.
+        base = Signal(signed(max(t.row0.shape().width, 16) + 2))
+        wide_field = lambda name: Signal(18, name=f"placed_{name}")
+        placed = {name: wide_field(name) for name in ("wgroup", "cb", "eb")}
         q = Signal(range(most))                     # the chunk, and (up2) its quadrant
         sub = Signal(2)
         pending = Signal(range(1 << 16))            # commands the writer has not answered
@@ -138,8 +142,8 @@ class StoreUnit(Configured, wiring.Component):
                               Mux(cls == WG, q == len(tables[WG]) - 1,
                                   q == len(tables[FP1]) - 1))))
 
-        valid, addr, nwords, zero, outside = self._place(m, d, t, cls, base, j, ba, ya, xa,
-                                                         sub)
+        valid, addr, nwords, zero, outside = self._place(m, d, placed, cls, base, j, ba, ya,
+                                                         xa, sub)
         m.d.comb += self.cmd.payload.addr.eq(addr)
         m.d.comb += self.cmd.payload.bytes.eq(nwords * WORD)
         word = self.words.payload
@@ -174,9 +178,9 @@ class StoreUnit(Configured, wiring.Component):
                 with m.If(self.tiles.valid):
                     tin = self.tiles.payload
                     md = tin.mode
-                    m.d.sync += [t.eq(tin), t.row0.eq(tin.row0 + d.row_off),
-                                 t.wgroup.eq(tin.wgroup + d.group_off),
-                                 t.cb.eq(tin.cb + d.cb_off), t.eb.eq(tin.eb + d.eb_off),
+                    m.d.sync += [t.eq(tin), placed["wgroup"].eq(tin.wgroup + d.group_off),
+                                 placed["cb"].eq(tin.cb + d.cb_off),
+                                 placed["eb"].eq(tin.eb + d.eb_off),
                                  base.eq(tin.row0 + d.row_off), g.eq(0), j.eq(0)]
                     m.d.sync += cls.eq(Mux(md.phase == Phase.WG, WG,
                                        Mux(md.k1, Mux(md.phase == Phase.BP, BP1, FP1),
@@ -236,14 +240,15 @@ class StoreUnit(Configured, wiring.Component):
         return m
 
     def _place(self, m, d, t, cls, base, j, ba, ya, xa, sub):
-        """(valid, address, words, zero, outside) of the current chunk and up2 quadrant."""
+        """(valid, address, words, zero, outside) of the current chunk and up2 quadrant;
+        `t`: the placed wgroup, cb and eb."""
         cfg = self._cfg
         K, P = cfg.clusters, cfg.pe_cols
         wide = signed(cfg.dram_addr_bits + 40)
         # WG: the weight image, entry (bank, address) at (address 3K + bank) P; a weight at
         # its entry's place plus its input channel's place in the block (c: this beat).
         k, u, v, c = ba, ya, xa, j
-        og, cb = t.eb, t.cb
+        og, cb = t["eb"], t["cb"]
         row = og * d.cblocks + cb
         full = ((row * 3 + u) * (3 * K) + 3 * k + v) * P + c
         centre = ((row // 3) * (3 * K) + 3 * k + (og + cb) % 3) * P + c
@@ -255,7 +260,7 @@ class StoreUnit(Configured, wiring.Component):
         # row and column of the stored map.
         bm = Mux((cls == FP1) | (cls == BP1), LANES, 1)
         blk = Signal(range(1 << 18))
-        m.d.comb += blk.eq(bm * t.wgroup + ba)
+        m.d.comb += blk.eq(bm * t["wgroup"] + ba)
         s2 = cls == BP3S2
         y = Signal(signed(base.shape().width + 3))
         x = Signal(signed(j.shape().width + 3))

@@ -25,7 +25,7 @@ from sim.tb.tb_ccore import expected, layer_data, load
 from sim.tb.tb_tile_unit import grouped
 
 LAYERS = json.loads(os.environ.get("ETA_STORE_LAYERS", "[]"))
-SIZE = 1 << 16
+SIZE = 1 << 17
 BASE = 4096 + 64          # where the stored tensor starts
 
 
@@ -50,9 +50,15 @@ def stores(lay, variant, tiles, rnd):
         if ph == Phase.WG:
             shift = variant == "wimg_off"
             lay_ = StoreLayout.WIMG32_C if variant == "wimg_c" else StoreLayout.WIMG32
+            # A block offset beyond the tile's own cb field (a 1x1 layer of hundreds of
+            # blocks places its dw so), where the image fits the RAM.
+            cb_off = int(shift)
+            far = 2 << lay.cfg.ibuf_bits
+            if shift and (lay.cout_p + K) * (lay.cin_p + far * P) * 36 < SIZE - BASE:
+                cb_off = far
             d = Store(lay_, BASE, out_c=0, out_h=lay.cout_p + K * shift, out_w=0,
-                      eb_off=int(shift), cb_off=int(shift),
-                      cblocks=lay.cin_p // P + shift, count=n)
+                      eb_off=int(shift), cb_off=cb_off,
+                      cblocks=lay.cin_p // P + cb_off, count=n)
         else:
             c, h, w = (lay.cout, lay.oh, lay.ow) if ph == Phase.FP else (lay.cin, lay.h, lay.w)
             up2 = variant == "up2"

@@ -53,7 +53,7 @@ async def training_step(dut):
     step = compile_step(ODD_NET, ODD_INPUT, batch, cfg)
     golden = one_step(step, net, x, y, "golden")
     size = golden.backend.machine.dram.size
-    sim = RtlSim(dut, size, rnd, pause=0.2)
+    sim = RtlSim(dut, size, rnd, pause=float(os.environ.get("ETA_PAUSE", "0.2")))
     await sim.begin()
     rtl = await bridge(lambda: one_step(step, net, x, y, "rtl", sim=sim))()
     got = np.frombuffer(rtl.backend.read(0, size), np.uint8)
