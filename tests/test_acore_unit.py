@@ -62,7 +62,10 @@ class ACorePath(Configured, wiring.Component):
 
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
 def test_acore_unit(cfg):
-    run_cocotb(ACorePath(cfg), "acore_path", "sim.tb.tb_acore_unit", cfg)
+    # The VC709 unit is several times slower to simulate: the first three runs of each
+    # program there (every run on the small preset).
+    env = {"ETA_PER_PROGRAM": "3"} if cfg.name == "vc709" else None
+    run_cocotb(ACorePath(cfg), "acore_path", "sim.tb.tb_acore_unit", cfg, env=env)
 
 
 def test_acore_unit_checks_the_config():

@@ -6,7 +6,7 @@ counts off the lane grid: padding lanes; FRN over several images; SGD with the s
 alignments the compiler sets up), in program order, each run from the golden machine's
 DRAM image and scalar table just before it; after each, the whole RAM and scalar table must
 equal the golden machine's just after it. The LFSRs are seeded once through the seed port
-and carry over from run to run, as in the machine. `refused`: runs the unit must refuse
+and carry over from run to run, as in the machine (a subset of the runs reseeds them). `refused`: runs the unit must refuse
 with ACORE (and the golden machine too), each followed by a good run."""
 
 import copy
@@ -31,8 +31,8 @@ LR, MOMENTUM = 0.05, 0.9
 
 
 def step_runs(cfg, seed, batch=1):
-    """[(run, dram before, S before, dram after, S after)] of one training step, and the
-    LFSR states before the first run."""
+    """[(run, dram before, S before, LFSR states before, dram after, S after)] of one
+    training step."""
     rng = np.random.default_rng(seed)
     shape = (batch, *ODD_INPUT)
     x0, x1 = rng.normal(size=shape), rng.normal(size=shape)
@@ -45,16 +45,15 @@ def step_runs(cfg, seed, batch=1):
     acc = accel.accelerator_for(step, net)
     accel.write_state(acc, net, x1, LR, MOMENTUM)
     machine = acc.backend.machine
-    seeds = list(machine.lfsr)
     runs, plain = [], machine._acore
 
     def capture(i, d):
-        before = (machine.dram.copy(), machine.S.copy())
+        before = (machine.dram.copy(), machine.S.copy(), list(machine.lfsr))
         plain(i, d)
         runs.append((d, *before, machine.dram.copy(), machine.S.copy()))
     machine._acore = capture
     acc.run(host=accel.softmax_host(y1, copy.deepcopy(net.rng)))
-    return runs, seeds
+    return runs
 
 
 class Scalars:
@@ -97,6 +96,10 @@ class UnitTB:
         await start(dut)
         cocotb.start_soon(self.scalars.serve())
         cocotb.start_soon(self.watch())
+        await self.seed(seeds)
+
+    async def seed(self, seeds):
+        dut = self.dut
         await FallingEdge(dut.clk)
         for lane, s in enumerate(seeds):
             dut.seed_lane.value, dut.seed_data.value, dut.seed_we.value = lane, s, 1
@@ -142,15 +145,27 @@ def _diff(name, got, want):
 async def step_runs_test(dut, stalls):
     cfg = config()
     rnd, rng = rngs(int(stalls))
-    runs, seeds = step_runs(cfg, int(rng.integers(0, 1000)))
+    runs = step_runs(cfg, int(rng.integers(0, 1000)))
     size = runs[0][1].size
     tb = UnitTB(dut, cfg, size, rnd, stalls)
-    await tb.begin(seeds)
+    await tb.begin(runs[0][3])
     kinds = set()
-    only = os.environ.get("ETA_RUNS")        # a debugging aid: "4,7" runs those only
-    for k, (d, dram0, s0, dram1, s1) in enumerate(runs):
-        if only and str(k) not in only.split(","):
-            continue
+    # $ETA_RUNS ("4,7": a debugging aid) or $ETA_PER_PROGRAM (the first n runs of each
+    # program) pick runs; a run that does not follow the last one run gets the golden
+    # machine's LFSR states first (otherwise they carry over, as in the machine).
+    only = os.environ.get("ETA_RUNS")
+    per = int(os.environ.get("ETA_PER_PROGRAM", "0"))
+    picked, seen = [], {}
+    for k, run in enumerate(runs):
+        seen[run[0].prog] = seen.get(run[0].prog, 0) + 1
+        if (not only or str(k) in only.split(",")) and (not per or seen[run[0].prog] <= per):
+            picked.append(k)
+    last = -1
+    for k in picked:
+        d, dram0, s0, lfsr0, dram1, s1 = runs[k]
+        if k != last + 1:
+            await tb.seed(lfsr0)
+        last = k
         tb.ram.write(0, dram0.tobytes())
         tb.scalars.S[:] = s0
         dut._log.info(f"run {k}: {d}")
