@@ -29,10 +29,10 @@ The scalar port (`s_*`) reads with one cycle of latency. `seed_*` loads one lane
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .acore import ACore, acore_wr_layout
+from .acore import ACore
 from .config import Configured
 from .dma import dma_cmd_layout, dma_word_layout
 from .isa.apu import MAX_SHIFT, N_REG, Program, exp_reg
@@ -40,8 +40,8 @@ from .isa.program import READS, SLOTS, Op, layout, line_bytes
 from .isa.regs import ErrorCode
 from .lockstep import all_of, any_of
 from .mac import saturate
-from .operands import OPERANDS, OperandStreams
-from .results import OUTPUTS, ResultStreams
+from .operands import OperandStreams
+from .results import ResultStreams
 from .sets import check_lanes
 
 __all__ = ["ACoreUnit", "READ_PORTS", "WRITE_PORTS", "BUFFERED"]
@@ -121,7 +121,6 @@ class ACoreUnit(Configured, wiring.Component):
     # --- the run ---------------------------------------------------------------------------------
 
     def _sequence(self, m, d):
-        cfg, f = self._cfg, self._cfg.acore
         ac, ops, res = self._ac, self._ops, self._res
         prog = d.prog
         frn = prog == Program.FRN_FP
@@ -359,7 +358,7 @@ class ACoreUnit(Configured, wiring.Component):
         is_ = lambda p: prog == p
         sgd_slot = slots[0]
         m_c, lr_c, lr_sh = (sgd_slot.word_select(j, 32).as_signed() for j in range(3))
-        shift, emax, sa, sb = scal
+        _, emax, sa, sb = scal
         k = Signal(signed(34))
         m.d.comb += k.eq(sa - sb)
         g_c = Mux(k >= 0, Const(1, signed(W)) << k[:5], 1)

@@ -21,7 +21,7 @@ which refuses commands outside the DRAM window.
 from amaranth.hdl import (ClockDomain, ClockSignal, Const, DomainRenamer, Module, ResetSignal,
                           Signal)
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
 from .acore_unit import READ_PORTS as AC_READS, WRITE_PORTS as AC_WRITES, ACoreUnit
 from .axi import axi4_read_master, axi4_write_master, axi_lite_slave

@@ -12,7 +12,6 @@ import pytest
 from hw.config import small, vc709
 from hw.isa.program import Op, Sync, Unit
 from sim.compiler.step import compile_step
-from sim.golden import acore, convert
 from sim.golden.machine import DeadlockError, MachineError, RaceError
 from sim.runner import seed_from_env
 from sim.train.__main__ import digits, softmax_xent
@@ -45,45 +44,19 @@ def warmed_up(cfg, data, seed, batch):
 def expected(net, x, y):
     """The whole-tensor model's step; its state as the machine stores it."""
     ref = copy.deepcopy(net)
-    _, dl = softmax_xent(ref.forward(x), y)
-    ref.backward(dl)
-    ref.step(LR, MOMENTUM)
+    accel.model_step(ref, x, y, LR, MOMENTUM)
     return ref
 
 
 def run_step(step, net, x, y):
     """The step on the golden backend, through the runtime."""
-    acc = accel.accelerator_for(step, net)
-    accel.write_state(acc, net, x, LR, MOMENTUM)
-    acc.run(host=accel.softmax_host(y, copy.deepcopy(net.rng)))
-    return acc
+    return accel.run_step(step, net, x, y, LR, MOMENTUM)
 
 
 def compare(acc, step, ref):
-    got = accel.read_state(acc, ref)
-    cfg = step.cfg
-    pairs, _ = accel._units(step, ref)
-    checked = 0
-    for rec, unit in pairs:
-        name = rec[1]
-        hs = unit.hs["w"] if rec[0] == "conv" else unit.hs
-        wq, _ = convert.convert(acore.sat(unit.w.w, cfg.acc_bits).ravel(),
-                                convert.next_shift(hs.max_abs, cfg), convert.NEAREST_EVEN, 1,
-                                cfg)
-        want = {"w": unit.w.w, "v": unit.w.v, "wq": wq.reshape(unit.w.w.shape)}
-        if rec[0] == "conv":
-            for p in ("gamma", "beta", "tau"):
-                want[p], want[f"v_{p}"] = unit.frn[p].w, unit.frn[p].v
-        for key, w in want.items():
-            g = np.asarray(got[name][key]).reshape(np.shape(w))
-            bad = np.argwhere(g != w)
-            assert bad.size == 0, (f"{name}.{key}: {len(bad)} of {g.size} differ, first at "
-                                   f"{bad[0].tolist()}: {g[tuple(bad[0])]} != "
-                                   f"{w[tuple(bad[0])]}")
-            checked += g.size
+    checked, bad = accel.compare_state(acc, ref)
+    assert bad is None, bad
     return checked
-
-
 
 
 @pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])

@@ -23,9 +23,7 @@ from sim.compiler.step import compile_step
 from sim.golden.machine import Machine, MachineError
 from sim.tb.common import StreamPort, config, pauses, rngs, send, start
 from sim.train import accel
-from sim.train.__main__ import softmax_xent
-from sim.train.net import ODD_INPUT, ODD_NET, init_params
-from sim.train.pint_net import PintNet
+from sim.train.net import ODD_INPUT, ODD_NET
 
 LR, MOMENTUM = 0.05, 0.9
 
@@ -33,14 +31,7 @@ LR, MOMENTUM = 0.05, 0.9
 def step_runs(cfg, seed, batch=1):
     """[(run, dram before, S before, LFSR states before, dram after, S after)] of one
     training step."""
-    rng = np.random.default_rng(seed)
-    shape = (batch, *ODD_INPUT)
-    x0, x1 = rng.normal(size=shape), rng.normal(size=shape)
-    y0, y1 = rng.integers(0, 10, batch), rng.integers(0, 10, batch)
-    net = PintNet(ODD_NET, init_params(ODD_NET, seed), seed=seed + 1, cfg=cfg)
-    _, dl = softmax_xent(net.forward(x0), y0)
-    net.backward(dl)
-    net.step(LR, MOMENTUM)
+    net, x1, y1 = accel.warmed_up(ODD_NET, ODD_INPUT, cfg, seed, batch, LR, MOMENTUM)
     step = compile_step(ODD_NET, ODD_INPUT, batch, cfg)
     acc = accel.accelerator_for(step, net)
     accel.write_state(acc, net, x1, LR, MOMENTUM)

@@ -6,7 +6,6 @@ an odd network (`ODD_NET`: padding channels and lanes, stride 2, 1x1 layers, a r
 block, an FC) from DRAM; afterwards the whole DRAM image equals the golden machine's after
 the same step, byte for byte. The counters are printed against the cycle model."""
 
-import copy
 import os
 
 import cocotb
@@ -17,31 +16,9 @@ from sim.compiler.step import compile_step
 from sim.rtl_backend import RtlSim
 from sim.tb.common import config, rngs
 from sim.train import accel
-from sim.train.__main__ import softmax_xent
-from sim.train.net import ODD_INPUT, ODD_NET, init_params
-from sim.train.pint_net import PintNet
+from sim.train.net import ODD_INPUT, ODD_NET
 
 LR, MOMENTUM = 0.05, 0.9
-
-
-def warmed_up(cfg, seed, batch):
-    """A model after one step (its scales and velocities set), and the next batch."""
-    rng = np.random.default_rng(seed)
-    shape = (batch, *ODD_INPUT)
-    x0, x1 = rng.normal(size=shape), rng.normal(size=shape)
-    y0, y1 = rng.integers(0, 10, batch), rng.integers(0, 10, batch)
-    net = PintNet(ODD_NET, init_params(ODD_NET, seed), seed=seed + 1, cfg=cfg)
-    _, dl = softmax_xent(net.forward(x0), y0)
-    net.backward(dl)
-    net.step(LR, MOMENTUM)
-    return net, x1, y1
-
-
-def one_step(step, net, x, y, backend, **options):
-    acc = accel.accelerator_for(step, net, backend, **options)
-    accel.write_state(acc, net, x, LR, MOMENTUM)
-    acc.run(host=accel.softmax_host(y, copy.deepcopy(net.rng)))
-    return acc
 
 
 @cocotb.test(timeout_time=2, timeout_unit="sec")
@@ -49,13 +26,15 @@ async def training_step(dut):
     cfg = config()
     rnd, rng = rngs()
     batch = int(os.environ.get("ETA_BATCH", "1"))
-    net, x, y = warmed_up(cfg, int(rng.integers(0, 1000)), batch)
+    net, x, y = accel.warmed_up(ODD_NET, ODD_INPUT, cfg, int(rng.integers(0, 1000)), batch,
+                                LR, MOMENTUM)
     step = compile_step(ODD_NET, ODD_INPUT, batch, cfg)
-    golden = one_step(step, net, x, y, "golden")
+    golden = accel.run_step(step, net, x, y, LR, MOMENTUM)
     size = golden.backend.machine.dram.size
     sim = RtlSim(dut, size, rnd, pause=float(os.environ.get("ETA_PAUSE", "0.2")))
     await sim.begin()
-    rtl = await bridge(lambda: one_step(step, net, x, y, "rtl", sim=sim))()
+    rtl = await bridge(lambda: accel.run_step(step, net, x, y, LR, MOMENTUM, "rtl",
+                                              sim=sim))()
     got = np.frombuffer(rtl.backend.read(0, size), np.uint8)
     want = golden.backend.machine.dram
     bad = np.flatnonzero(got != want)
@@ -121,7 +100,7 @@ def _some_tile(cfg):
 async def errors(dut):
     """Each error stops the run with its code and the failing descriptor's address; after a
     soft reset the next program runs correctly; programs run back to back."""
-    from hw.isa.program import WORD_BYTES, line_bytes
+    from hw.isa.program import WORD_BYTES
     from sim.golden.machine import Machine
     from sim.rtl_backend import AcceleratorError, RtlBackend
     cfg = config()

@@ -5,12 +5,15 @@ table in the program's layouts, the softmax host step, the state read back.
 One training step from the same state must leave both bit-identical (tests/test_machine.py).
 """
 
+import copy
+
 import numpy as np
 
 from sim.golden import acore, convert, dram, pint
 from sim.runtime import Accelerator
 
-__all__ = ["accelerator_for", "write_state", "read_state", "softmax_host", "fc_order"]
+__all__ = ["accelerator_for", "write_state", "read_state", "softmax_host", "fc_order",
+           "model_step", "run_step", "compare_state", "warmed_up"]
 
 
 def fc_order(ps, cfg):
@@ -191,3 +194,62 @@ def softmax_host(labels, rng, loss_out=None):
         acc.write_map(err, full)
         acc.set_scalar(err.exp, e)
     return {"softmax": run}
+
+
+def model_step(net, x, y, lr, momentum):
+    """The whole-tensor model's own training step on batch (x, y)."""
+    from sim.train.__main__ import softmax_xent
+    _, dl = softmax_xent(net.forward(x), y)
+    net.backward(dl)
+    net.step(lr, momentum)
+
+
+def run_step(step, net, x, y, lr, momentum, backend="golden", losses=None, **options):
+    """One compiled training step on a backend from the model's state (its host step with a
+    copy of the model's generator, as the model's own step draws): the accelerator."""
+    acc = accelerator_for(step, net, backend, **options)
+    write_state(acc, net, x, lr, momentum)
+    acc.run(host=softmax_host(y, copy.deepcopy(net.rng), losses))
+    return acc
+
+
+def compare_state(acc, net):
+    """The state a step left in DRAM against the model's (after its own step): (values
+    compared, the first difference as text or None)."""
+    cfg = acc.cfg
+    got = read_state(acc, net)
+    pairs, _ = _units(acc.step, net)
+    checked = 0
+    for rec, unit in pairs:
+        name = rec[1]
+        hs = unit.hs["w"] if rec[0] == "conv" else unit.hs
+        wq, _ = convert.convert(acore.sat(unit.w.w, cfg.acc_bits).ravel(),
+                                convert.next_shift(hs.max_abs, cfg), convert.NEAREST_EVEN, 1,
+                                cfg)
+        want = {"w": unit.w.w, "v": unit.w.v, "wq": wq.reshape(unit.w.w.shape)}
+        if rec[0] == "conv":
+            for p in ("gamma", "beta", "tau"):
+                want[p], want[f"v_{p}"] = unit.frn[p].w, unit.frn[p].v
+        for key, w in want.items():
+            g = np.asarray(got[name][key]).reshape(np.shape(w))
+            bad = np.argwhere(g != w)
+            if bad.size:
+                return checked, (f"{name}.{key}: {len(bad)} of {g.size} differ, first at "
+                                 f"{bad[0].tolist()}: {g[tuple(bad[0])]} != "
+                                 f"{w[tuple(bad[0])]}")
+            checked += g.size
+    return checked, None
+
+
+def warmed_up(arch, in_shape, cfg, seed, batch, lr, momentum):
+    """A model of `arch` after one step of its own on a random batch (so every scale and
+    velocity scale the program takes is chosen), and the next random batch (x, y)."""
+    from sim.train.net import init_params
+    from sim.train.pint_net import PintNet
+    rng = np.random.default_rng(seed)
+    shape = (batch, *in_shape)
+    x0, x1 = rng.normal(size=shape), rng.normal(size=shape)
+    y0, y1 = rng.integers(0, 10, batch), rng.integers(0, 10, batch)
+    net = PintNet(arch, init_params(arch, seed), seed=seed + 1, cfg=cfg)
+    model_step(net, x0, y0, lr, momentum)
+    return net, x1, y1
