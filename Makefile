@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
 
-.PHONY: verilog test lint fig3 resources bench bench-networks train train-rtl clean distclean
+.PHONY: verilog test test-slow lint fig3 resources bench bench-networks bench-top train train-rtl clean distclean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
@@ -20,9 +20,13 @@ $(VENV)/.installed: pyproject.toml
 verilog: $(VENV)/.installed
 	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) $(if $(ALL),--all) --out build/verilog
 
-## test: the whole regression (golden model, cocotb under Verilator, lint)
+## test: the regression (golden model, cocotb under Verilator, lint), about 20 minutes
 test: $(VENV)/.installed
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) -q -m "not slow"
+
+## test-slow: the tests too long for `make test` (full-size units simulated whole)
+test-slow: $(VENV)/.installed
+	$(PY) -m pytest -n $(JOBS) -q -m slow
 
 ## lint: verilator --lint-only -Wall on every generated module (waivers: sim/waivers.vlt)
 lint: $(VENV)/.installed
@@ -48,6 +52,11 @@ bench: $(VENV)/.installed
 ## (no Verilator, about a minute), into docs/bench_networks.md and docs/bench_networks_*.png
 bench-networks: $(VENV)/.installed
 	$(PY) -m sim.bench_networks --out docs
+
+## bench-top: the small top's training step (RTL) against the cycle model, descriptor by
+## descriptor, into docs/bench_top.md (about a minute once the top is built)
+bench-top: $(VENV)/.installed
+	$(PY) -m sim.bench_top --out docs
 
 ## train: the digits CNN in float32, INT8 and PINT8 (golden model), into docs/train_digits.*
 train: $(VENV)/.installed

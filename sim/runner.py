@@ -140,15 +140,18 @@ def seed_from_env():
 
 
 def run_cocotb(component, top, tb_module, cfg=None, seed=None, testcase=None, env=None,
-               build_args=(), cxx_opt=None):
-    """Elaborate `component`, build it (cached), run the cocotb tests in `tb_module`.
+               build_args=(), cxx_opt=None, verilog=None):
+    """Elaborate `component` (or take its already generated `verilog`), build it (cached),
+    run the cocotb tests in `tb_module`.
 
     The configuration reaches the testbench as $ETA_CONFIG (JSON). Fails with the seed in the
     message so that `ETA_SEED=<seed> pytest ...` replays the run.
     """
     seed = seed_from_env() if seed is None else seed
     print(f"{tb_module}: seed {seed}")
-    build_dir = build(to_verilog(component, top), top, build_args, cxx_opt)
+    if verilog is None:
+        verilog = to_verilog(component, top)
+    build_dir = build(verilog, top, build_args, cxx_opt)
     test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     test_dir = build_dir / ("run-" + "".join(c if c.isalnum() else "_" for c in test_name))
     extra_env = {"ETA_SEED": str(seed), **(env or {})}

@@ -60,7 +60,10 @@ class ACorePath(Configured, wiring.Component):
         return m
 
 
-@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+# The VC709 unit takes about six minutes to build and run: outside `make test`
+# (`make test-slow`); its Verilog is linted inside the suite.
+@pytest.mark.parametrize("cfg", [small(), pytest.param(vc709(), marks=pytest.mark.slow)],
+                         ids=["small", "vc709"])
 def test_acore_unit(cfg):
     # The VC709 unit is several times slower to simulate: the first three runs of each
     # program there (every run on the small preset).

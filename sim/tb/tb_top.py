@@ -4,7 +4,8 @@ over AXI4-Lite, DRAM a cocotbext-axi AxiRam with random pauses on every channel.
 `training_step`: one compiled training step (FP, BP, WG, SGD and the softmax host step) of
 an odd network (`ODD_NET`: padding channels and lanes, stride 2, 1x1 layers, a residual
 block, an FC) from DRAM; afterwards the whole DRAM image equals the golden machine's after
-the same step, byte for byte. The counters are printed against the cycle model."""
+the same step, byte for byte. The counters are printed; with $ETA_TIMELINE each unit's
+descriptors in flight go to that file (`sim.bench_top` compares them with the cycle model)."""
 
 import os
 
@@ -33,6 +34,9 @@ async def training_step(dut):
     size = golden.backend.machine.dram.size
     sim = RtlSim(dut, size, rnd, pause=float(os.environ.get("ETA_PAUSE", "0.2")))
     await sim.begin()
+    spans = []
+    if os.environ.get("ETA_TIMELINE"):
+        cocotb.start_soon(_timeline(dut, sim, spans))
     rtl = await bridge(lambda: accel.run_step(step, net, x, y, LR, MOMENTUM, "rtl",
                                               sim=sim))()
     got = np.frombuffer(rtl.backend.read(0, size), np.uint8)
@@ -42,6 +46,32 @@ async def training_step(dut):
                            f"({got[bad[0]]:#x} != {want[bad[0]]:#x})")
     counters = await bridge(rtl.counters)()
     dut._log.info(f"{len(step.descs)} descriptors in {counters['cycles']} cycles: {counters}")
+    if spans:
+        import json
+        with open(os.environ["ETA_TIMELINE"], "w") as f:
+            json.dump({"base": rtl.program_addr, "cycles": counters["cycles"], "spans": spans},
+                      f)
+
+
+async def _timeline(dut, sim, spans):
+    """Each unit's descriptors in flight: [unit, descriptor address, first cycle, last]
+    (the controller's `inflight_*` and `addr_*`), for comparing with the cycle model."""
+    from cocotb.triggers import RisingEdge
+    from hw.controller import UNITS
+    ctrl = dut.core.ctrl.inst.core
+    flags = {u: getattr(ctrl, f"inflight_{u}") for u in UNITS}
+    addrs = {u: getattr(ctrl, f"addr_{u}") for u in UNITS}
+    open_ = {}
+    while True:
+        await RisingEdge(dut.clk)
+        for u in UNITS:
+            busy = int(flags[u].value)
+            if busy and u not in open_:
+                open_[u] = [u, int(addrs[u].value), sim.cycles, None]
+            elif not busy and u in open_:
+                span = open_.pop(u)
+                span[3] = sim.cycles
+                spans.append(span)
 
 
 # --- Errors ------------------------------------------------------------------------------------
