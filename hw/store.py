@@ -9,7 +9,9 @@ at one pixel (K consecutive 32-bit words in a MAP32 map), or, for WG, one word o
 weight image (its P input channels come from P different beats). Each chunk is one write
 command of the DMA writer (4-byte lanes); chunks outside the map, channels from `out_c` on
 and, with `up2`, the zeros between a stride-2 1x1 BP's outputs are handled as the golden
-model does. The STORE is done when the writer has answered every command.
+model does. A WIMG32_C STORE (only the centre tap of each 3x3 kernel is a 1x1 weight) walks
+only the centre chunks of a WG transfer: K of its 9 K. The STORE is done when the writer has
+answered every command.
 
 A chunk outside the DRAM window is an ADDRESS error, a layout that does not fit the tile
 (MAP32 for a WG tile, a weight image for FP or BP) or `count` = 0 BAD_STORE; the unit then stops until
@@ -34,13 +36,14 @@ __all__ = ["StoreUnit", "chunks"]
 WORD = 4                # bytes of a stored sum
 
 # Chunk classes: how a transfer's lanes map to (block, row, column) or weight positions.
-FP3, BP3S2, FP1, BP1, WG = range(5)
+FP3, BP3S2, FP1, BP1, WG, WG_CENTRE = range(6)
+CLASSES = (FP3, BP3S2, FP1, BP1, WG, WG_CENTRE)
 
 
 def chunks(cfg, cls):
     """The chunks of one transfer of class `cls`: (lanes, params). MAP32 classes: block =
     bm wgroup + ba, row = ym base + ya, column = xm j + xa (bm, ym, xm per class); WG: one
-    lane, params (k, u, v) of the weight it holds."""
+    lane, params (k, u, v) of the weight it holds; WG_CENTRE: those with (u, v) = (1, 1)."""
     K, W, R = cfg.clusters, cfg.wpus, cfg.pe_rows
     out = []
     if cls == FP3:          # 3x3 FP (any stride), 3x3 BP stride 1: column 0 of each WPU
@@ -69,7 +72,8 @@ def chunks(cfg, cls):
         for k in range(K):
             for u in range(R):
                 for v in range(LANES):
-                    out.append(([psum_lane(cfg, k, 0, u, v)], (k, u, v)))
+                    if cls == WG or (u, v) == (1, 1):
+                        out.append(([psum_lane(cfg, k, 0, u, v)], (k, u, v)))
     return out
 
 
@@ -107,11 +111,11 @@ class StoreUnit(Configured, wiring.Component):
         d = Signal(layout(cfg, Op.STORE))
         t = Signal(ccore_tile_layout(cfg))
         beat = Signal(self.o.payload.shape())
-        tables = {cls: chunks(cfg, cls) for cls in (FP3, BP3S2, FP1, BP1, WG)}
+        tables = {cls: chunks(cfg, cls) for cls in CLASSES}
         most = max(len(c) for c in tables.values())
 
         left = Signal.like(d.count)                 # tiles of this STORE still to place
-        cls = Signal(range(5))
+        cls = Signal(range(len(CLASSES)))
         g = Signal.like(t.groups)                   # the transfer: row group, column
         j = Signal(range((2 << cfg.ibuf_bits) + 2))
         # The tile as placed (its fields plus the descriptor's offsets), wide enough for both:
@@ -137,10 +141,10 @@ class StoreUnit(Configured, wiring.Component):
                                 m.d.comb += [values[n].eq(beat[ln].value)
                                              for n, ln in enumerate(lanes)]
         last_q = Signal()
-        m.d.comb += last_q.eq(Mux(cls == FP3, q == len(tables[FP3]) - 1,
-                              Mux(cls == BP3S2, q == len(tables[BP3S2]) - 1,
-                              Mux(cls == WG, q == len(tables[WG]) - 1,
-                                  q == len(tables[FP1]) - 1))))
+        with m.Switch(cls):
+            for c, table in tables.items():
+                with m.Case(c):
+                    m.d.comb += last_q.eq(q == len(table) - 1)
 
         valid, addr, nwords, zero, outside = self._place(m, d, placed, cls, base, j, ba, ya,
                                                          xa, sub)
@@ -158,7 +162,7 @@ class StoreUnit(Configured, wiring.Component):
         step = Mux(t.mode.k1, LANES * W, W)
         last_transfer = Mux(t.mode.phase == Phase.WG, j == P - 1,
                             (j == per_row - 1) & (g == t.groups - 1))
-        quads = Mux(d.up2 & (cls != WG), 3, 0)
+        quads = Mux(d.up2 & (t.mode.phase != Phase.WG), 3, 0)
         m.d.sync += pending.eq(pending + (self.cmd.valid & self.cmd.ready) - self.written)
         code = Signal(8)
         m.d.comb += self.code.eq(code)
@@ -182,7 +186,8 @@ class StoreUnit(Configured, wiring.Component):
                                  placed["cb"].eq(tin.cb + d.cb_off),
                                  placed["eb"].eq(tin.eb + d.eb_off),
                                  base.eq(tin.row0 + d.row_off), g.eq(0), j.eq(0)]
-                    m.d.sync += cls.eq(Mux(md.phase == Phase.WG, WG,
+                    centre = d.layout == StoreLayout.WIMG32_C
+                    m.d.sync += cls.eq(Mux(md.phase == Phase.WG, Mux(centre, WG_CENTRE, WG),
                                        Mux(md.k1, Mux(md.phase == Phase.BP, BP1, FP1),
                                            Mux((md.phase == Phase.BP) & md.stride2, BP3S2,
                                                FP3))))
@@ -213,7 +218,13 @@ class StoreUnit(Configured, wiring.Component):
                     with m.Elif(~last_q):
                         m.d.sync += [q.eq(q + 1), sub.eq(0)]
                     with m.Elif(~last_transfer):
-                        m.next = "BEAT"
+                        # The next beat is taken in the cycle the last chunk goes (BEAT
+                        # only when it has not come yet): a 3x3 FP transfer in W cycles.
+                        m.d.comb += self.o.ready.eq(1)
+                        with m.If(self.o.valid):
+                            m.d.sync += [beat.eq(self.o.payload), q.eq(0), sub.eq(0)]
+                        with m.Else():
+                            m.next = "BEAT"
                         with m.If((t.mode.phase != Phase.WG) & (j == per_row - 1)):
                             m.d.sync += [j.eq(0), g.eq(g + 1), base.eq(base + step)]
                         with m.Else():
@@ -276,7 +287,7 @@ class StoreUnit(Configured, wiring.Component):
         map_addr = Signal(wide)
         m.d.comb += map_addr.eq(d.addr + blk * d.s_blk + yy * d.s_row + xx * d.s_col)
 
-        wg = cls == WG
+        wg = (cls == WG) | (cls == WG_CENTRE)
         valid, zero = Signal(), Signal()
         nwords = Signal(range(K + 1))
         raw = Signal(wide)
