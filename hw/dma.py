@@ -47,7 +47,10 @@ def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, out
     run_beats = Signal(dma.cfg.dram_addr_bits, name=f"{ch}_run_beats")
     c = cmd.payload
     aligned = ((c.addr % unit) == 0) & ((c.bytes % unit) == 0) & (c.bytes != 0)
-    m.d.comb += cmd.ready.eq((run_beats == 0) & info.w_rdy)
+    # The next command is taken in the cycle the current one's last burst goes: a burst
+    # a cycle for single-burst commands.
+    last_goes = Signal(name=f"{ch}_last_goes")
+    m.d.comb += cmd.ready.eq(((run_beats == 0) | last_goes) & info.w_rdy)
     entry = Signal(info_layout)
     m.d.comb += [entry.addr.eq(c.addr), entry.offset.eq((c.addr % B) // unit),
                  entry.lanes.eq(c.bytes // unit), info.w_data.eq(entry)]
@@ -75,9 +78,11 @@ def _bursts(m, dma, ch, cmd, info, info_layout, inflight, done, B, lb, unit, out
                  ax("burst").eq(1), ax("id").eq(0), ax("cache").eq(0b0011), ax("prot").eq(0),
                  ax("lock").eq(0), ax("valid").eq((run_beats != 0) & room)]
     sent = ax("valid") & ax("ready")
+    m.d.comb += last_goes.eq(sent & (run_beats == beats))
     if lengths is not None:
         m.d.comb += [lengths.w_en.eq(sent), addrs.w_en.eq(sent)]
-    with m.If(sent):
+    # (a command taken this cycle sets the run: its assignments above must win)
+    with m.If(sent & ~(cmd.valid & cmd.ready & aligned)):
         m.d.sync += [run_addr.eq(run_addr + (beats << lb)), run_beats.eq(run_beats - beats)]
     m.d.sync += inflight.eq(inflight + sent - done)
     return sent, beats
