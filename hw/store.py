@@ -25,57 +25,14 @@ from amaranth.lib.wiring import In, Out
 from .ccore import ccore_lanes
 from .config import Configured
 from .dma import dma_cmd_layout, dma_word_layout
-from .isa.modes import LANES, Phase, psum_lane
+from .isa.modes import LANES, Phase
 from .isa.program import Op, StoreLayout, layout
 from .isa.regs import ErrorCode
+from .isa.store import BP1, BP3S2, CLASSES, FP1, FP3, WG, WG_CENTRE, WORD, chunks
 from .isa.tile import ccore_tile_layout
 from .psum_buffer import psum_lane_layout
 
-__all__ = ["StoreUnit", "chunks"]
-
-WORD = 4                # bytes of a stored sum
-
-# Chunk classes: how a transfer's lanes map to (block, row, column) or weight positions.
-FP3, BP3S2, FP1, BP1, WG, WG_CENTRE = range(6)
-CLASSES = (FP3, BP3S2, FP1, BP1, WG, WG_CENTRE)
-
-
-def chunks(cfg, cls):
-    """The chunks of one transfer of class `cls`: (lanes, params). MAP32 classes: block =
-    bm wgroup + ba, row = ym base + ya, column = xm j + xa (bm, ym, xm per class); WG: one
-    lane, params (k, u, v) of the weight it holds; WG_CENTRE: those with (u, v) = (1, 1)."""
-    K, W, R = cfg.clusters, cfg.wpus, cfg.pe_rows
-    out = []
-    if cls == FP3:          # 3x3 FP (any stride), 3x3 BP stride 1: column 0 of each WPU
-        for w in range(W):
-            out.append(([psum_lane(cfg, q, w, 0, 0) for q in range(K)], (0, w, 0)))
-    elif cls == BP3S2:      # 3x3 BP stride 2: each PE's 2 x 2 outputs
-        for w in range(W):
-            for r in range(2):
-                for c in range(2):
-                    out.append(([psum_lane(cfg, q, w, r, c) for q in range(K)],
-                                (0, 2 * w + r - 1, c - 1)))
-    elif cls == FP1:        # 1x1 FP: channel LANES (g K + k) + l: LANES blocks per group
-        for w in range(W):
-            for r in range(R):
-                for h in range(LANES):
-                    es = [h * K + q for q in range(K)]
-                    out.append(([psum_lane(cfg, e // LANES, w, r, e % LANES) for e in es],
-                                (h, LANES * w + r, 0)))
-    elif cls == BP1:        # 1x1 BP: channel LANES K g + l K + k
-        for w in range(W):
-            for r in range(R):
-                for c in range(LANES):
-                    out.append(([psum_lane(cfg, q, w, r, c) for q in range(K)],
-                                (c, LANES * w + r, 0)))
-    else:                   # WG: output channel k, tap (u, v) of this beat's input channel
-        for k in range(K):
-            for u in range(R):
-                for v in range(LANES):
-                    if cls == WG or (u, v) == (1, 1):
-                        out.append(([psum_lane(cfg, k, 0, u, v)], (k, u, v)))
-    return out
-
+__all__ = ["StoreUnit"]
 
 class StoreUnit(Configured, wiring.Component):
     def __init__(self, cfg):

@@ -49,10 +49,12 @@ CATEGORIES = ["RdAct", "RdWt", "WrOut", "RdFRN", "WrFRN", "RdWU", "WrWU", "RdSum
 @dataclass(frozen=True)
 class Dram:
     """DRAM bandwidth: `gbps` total (the paper's 29.9 GB/s for the VC709's two SODIMMs) times
-    `efficiency`, capped by `ports` AXI ports of the configuration's width at the clock."""
+    `efficiency`, capped by `ports` AXI ports of the configuration's width at the clock;
+    `latency` cycles from a request to its first data."""
     gbps: float = 29.9
     efficiency: float = 0.8
     ports: int = 1
+    latency: int = DRAM_LAT
 
     def bytes_per_cycle(self, cfg):
         return min(self.gbps * 1e9 * self.efficiency / CLOCK_HZ, self.ports * cfg.axi_bytes)
@@ -230,7 +232,7 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
         nonlocal dram_free
         begin = max(ready, dram_free)
         dram_free = begin + nbytes / bpc
-        return begin + DRAM_LAT + nbytes / bpc
+        return begin + dram_model.latency + nbytes / bpc
 
     for i, d in enumerate(descs):
         layer, phase = meta[i][0], meta[i][1]
