@@ -3,7 +3,7 @@ through the runtime's RTL backend, every step checked against the golden machine
 DRAM image) and the whole-tensor PINT8 model (the trained state); the loss per step into
 docs/train_rtl.png and docs/train_rtl.md.
 
-    python -m sim.train_rtl [--steps 40] [--batch 3] [--out docs]
+    python -m sim.train_rtl [--steps 15] [--batch 8] [--out docs]
 
 Progress: one line per step in the log the runner names (build/sim/top-*/run-*/sim.log), and
 in build/train_rtl.jsonl as the steps finish.
@@ -32,9 +32,14 @@ def plot(rows, path):
     if len(loss) >= k:
         smooth = [sum(loss[i - k + 1:i + 1]) / k for i in range(k - 1, len(loss))]
         ax.plot(steps[k - 1:], smooth, label=f"mean of {k}")
-    ax.set(xlabel="training step", ylabel="softmax cross-entropy",
+    ax.set(xlabel="training step", ylabel="softmax cross-entropy (batch mean)",
            title="Digits CNN trained on the RTL (small preset)")
-    ax.legend()
+    ax.legend(loc="upper left")
+    if all("test_acc" in r for r in rows):
+        ax2 = ax.twinx()
+        ax2.plot(steps, [100 * r["test_acc"] for r in rows], "g-", label="held-out accuracy")
+        ax2.set(ylabel="held-out accuracy %", ylim=(0, 100))
+        ax2.legend(loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -58,18 +63,19 @@ def table(rows, batch, seconds):
         "",
         "![loss per step](train_rtl.png)",
         "",
-        "| step | loss | cycles | values checked |",
-        "|---:|---:|---:|---:|",
+        "| step | loss | held-out accuracy % | cycles | values checked |",
+        "|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {r['step']} | {r['loss']:.4f} | {r['cycles']} | {r['checked']} |"
+    acc = lambda r: f"{100 * r['test_acc']:.1f}" if "test_acc" in r else "-"
+    lines += [f"| {r['step']} | {r['loss']:.4f} | {acc(r)} | {r['cycles']} | {r['checked']} |"
               for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--batch", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.batch < 1:

@@ -6,8 +6,11 @@ Each step runs the compiled training step on the RTL from the current state, and
 byte, and (2) the weights, velocities, PINT weights and FRN parameters the RTL left in DRAM
 equal the whole-tensor PINT8 model's (`sim.train.pint_net`) after its step: the model then
 carries the RTL's state into the next step (after one step of its own, which chooses the
-scales the program takes). $ETA_STEPS steps of batch $ETA_BATCH; the losses
-(the host's softmax, per step) go to $ETA_OUT as JSON lines, one per step, as they come."""
+scales the program takes). $ETA_STEPS steps of batch $ETA_BATCH; the losses (the host's
+softmax, per step) and the held-out loss and accuracy of the state the step left (the model's,
+equal to the RTL's) go to $ETA_OUT as JSON lines, one per step, as they come."""
+
+import copy
 
 import json
 import os
@@ -21,7 +24,7 @@ from sim.compiler.step import compile_step
 from sim.rtl_backend import RtlSim
 from sim.tb.common import config, rngs
 from sim.train import accel
-from sim.train.__main__ import digits
+from sim.train.__main__ import digits, evaluate
 from sim.train.net import DIGITS_NET, init_params
 from sim.train.pint_net import PintNet
 
@@ -33,9 +36,9 @@ async def train(dut):
     cfg = config()
     rnd, rng = rngs()
     steps = int(os.environ.get("ETA_STEPS", "1"))
-    batch = int(os.environ.get("ETA_BATCH", "3"))
+    batch = int(os.environ.get("ETA_BATCH", "8"))
     out = os.environ.get("ETA_OUT")
-    xtr, ytr, _, _ = digits(seed=0)
+    xtr, ytr, xte, yte = digits(seed=0)
     seed = int(rng.integers(0, 1000))
     net = PintNet(DIGITS_NET, init_params(DIGITS_NET, seed), seed=seed + 1, cfg=cfg)
     # One step of the model first: the machine's program takes the scales and velocity
@@ -65,8 +68,11 @@ async def train(dut):
         accel.model_step(net, x, y, LR, MOMENTUM)
         checked, bad = accel.compare_state(rtl, net)
         assert bad is None, f"step {k}: the RTL's state is not the model's: {bad}"
+        # (a copy: evaluating must not touch the state the next step starts from)
+        test_loss, test_acc = evaluate(copy.deepcopy(net), xte, yte)
         line = {"step": k, "loss": float(losses[0]), "cycles": sim.cycles - c0,
-                "seconds": round(time.monotonic() - start, 1), "checked": checked}
+                "seconds": round(time.monotonic() - start, 1), "checked": checked,
+                "test_loss": float(test_loss), "test_acc": float(test_acc)}
         dut._log.info(f"step {k}: {line}")
         if out:
             with open(out, "a") as f:
