@@ -50,7 +50,10 @@ class OperandPath(Configured, wiring.Component):
         return m
 
 
-@pytest.mark.parametrize("cfg", [small(), vc709()], ids=["small", "vc709"])
+# The VC709 one (a minute, most of it the build) runs in `make test-slow` with the VC709
+# A-Core unit that holds it; its Verilog is linted in the suite.
+@pytest.mark.parametrize("cfg", [small(), pytest.param(vc709(), marks=pytest.mark.slow)],
+                         ids=["small", "vc709"])
 def test_operand_streams(cfg):
     run_cocotb(OperandPath(cfg), "operand_path", "sim.tb.tb_operands", cfg)
 
