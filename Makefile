@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 verilog: $(VENV)/.installed
 	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) $(if $(ALL),--all) --out build/verilog
 
-## test: the regression (golden model, cocotb under Verilator, lint), about 20 minutes
+## test: the regression (golden model, cocotb under Verilator, lint), 20-25 minutes on 2 cores
 test: $(VENV)/.installed
 	$(PY) -m pytest -n $(JOBS) -q -m "not slow"
 
