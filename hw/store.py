@@ -34,6 +34,7 @@ from .psum_buffer import psum_lane_layout
 
 __all__ = ["StoreUnit"]
 
+
 class StoreUnit(Configured, wiring.Component):
     def __init__(self, cfg):
         def members(cfg):

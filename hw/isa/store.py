@@ -47,4 +47,3 @@ def chunks(cfg, cls):
                     if cls == WG or (u, v) == (1, 1):
                         out.append(([psum_lane(cfg, k, 0, u, v)], (k, u, v)))
     return out
-

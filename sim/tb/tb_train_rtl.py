@@ -11,7 +11,6 @@ softmax, per step) and the held-out loss and accuracy of the state the step left
 equal to the RTL's) go to $ETA_OUT as JSON lines, one per step, as they come."""
 
 import copy
-
 import json
 import os
 import time
