@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from hw.config import small
-from hw.isa.program import WORD_BYTES, Op
+from hw.isa.program import WORD_BYTES
 from sim import perf
 from sim.compiler.step import compile_step
 from sim.train.net import ODD_INPUT, ODD_NET
