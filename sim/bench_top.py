@@ -89,8 +89,9 @@ def main(argv=None):
     models = {name: perf.simulate(step.descs, step.meta, cfg, dram)
               for name, dram in DRAMS.items()}
     spans, rtl_cycles = rtl_timeline(cfg, args.batch)
-    total = lambda name: (f"model with the {name} {models[name].cycles} "
-                          f"({100 * (rtl_cycles - models[name].cycles) / models[name].cycles:+.1f}%)")
+    def total(name):
+        cycles = models[name].cycles
+        return f"model with the {name} {cycles} ({100 * (rtl_cycles - cycles) / cycles:+.1f}%)"
     lines = [
         "# The top against the cycle model",
         "",
