@@ -63,10 +63,11 @@ train: $(VENV)/.installed
 	$(PY) -m sim.train --epochs 20 --seeds 3 --out docs
 
 ## train-rtl: the digits CNN trained on the RTL (small preset, Verilator) through the runtime,
-## each step checked against the golden machine; into docs/train_rtl.png and .md (STEPS=15
-## BATCH=8: about 8 minutes a step)
+## each step checked against the golden machine; into docs/train_rtl.png and .md (STEPS=16
+## BATCH=4 LR=0.05 MOMENTUM=0.5: about 6 minutes a step)
 train-rtl: $(VENV)/.installed
-	$(PY) -m sim.train_rtl --steps $(or $(STEPS),15) --batch $(or $(BATCH),8) --out docs
+	$(PY) -m sim.train_rtl --steps $(or $(STEPS),16) --batch $(or $(BATCH),4) \
+		--lr $(or $(LR),0.05) --momentum $(or $(MOMENTUM),0.5) --out docs
 
 clean:
 	rm -rf build .pytest_cache

@@ -32,12 +32,12 @@ DRAMS = {"MIG": perf.Dram(), "testbench RAM": perf.Dram(efficiency=1.0, latency=
 def rtl_timeline(cfg, batch):
     """{descriptor index: (first cycle, done cycle)} and the RTL's total cycles."""
     from hw.top import Top
-    from sim.runner import run_cocotb
+    from sim.runner import INTERNALS, run_cocotb
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "timeline.json"
         run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
                    env={"ETA_TIMELINE": str(path), "ETA_PAUSE": "0",
-                        "ETA_BATCH": str(batch)})
+                        "ETA_BATCH": str(batch)}, build_args=INTERNALS)
         tl = json.loads(path.read_text())
     spans = {(addr - tl["base"]) // WORD_BYTES: (s, e) for _, addr, s, e in tl["spans"]}
     return spans, tl["cycles"]

@@ -3,7 +3,7 @@ through the runtime's RTL backend, every step checked against the golden machine
 DRAM image) and the whole-tensor PINT8 model (the trained state); the loss per step into
 docs/train_rtl.png and docs/train_rtl.md.
 
-    python -m sim.train_rtl [--steps 15] [--batch 8] [--out docs]
+    python -m sim.train_rtl [--steps 16] [--batch 4] [--lr 0.05] [--momentum 0.5] [--out docs]
 
 Progress: one line per step in the log the runner names (build/sim/top-*/run-*/sim.log), and
 in build/train_rtl.jsonl as the steps finish.
@@ -44,7 +44,7 @@ def plot(rows, path):
     fig.savefig(path, dpi=120)
 
 
-def table(rows, batch, seconds):
+def table(rows, args, seconds):
     first, last = rows[:5], rows[-5:]
     mean = lambda rs: sum(r["loss"] for r in rs) / len(rs)
     lines = [
@@ -57,7 +57,8 @@ def table(rows, batch, seconds):
         "equals the golden machine's after the same step, and the weights, velocities, PINT "
         "weights and FRN parameters in DRAM equal the whole-tensor PINT8 model's.",
         "",
-        f"{len(rows)} steps of batch {batch}, learning rate 0.05, momentum 0.9, in "
+        f"{len(rows)} steps of batch {args.batch}, learning rate {args.lr}, momentum "
+        f"{args.momentum}, in "
         f"{seconds / 60:.1f} minutes. Mean loss of the first five steps "
         f"{mean(first):.3f}, of the last five {mean(last):.3f}.",
         "",
@@ -74,12 +75,16 @@ def table(rows, batch, seconds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--momentum", type=float, default=0.5)
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.batch < 1:
         parser.error("--steps and --batch must be at least 1")
+    if not (args.lr > 0 and 0 <= args.momentum < 1):
+        parser.error("--lr must be positive and --momentum in [0, 1)")
     cfg = small()
     progress = Path("build/train_rtl.jsonl").resolve()
     progress.parent.mkdir(parents=True, exist_ok=True)
@@ -87,11 +92,12 @@ def main(argv=None):
     start = time.monotonic()
     run_cocotb(Top(cfg), "top", "sim.tb.tb_train_rtl", cfg, testcase="train",
                env={"ETA_STEPS": str(args.steps), "ETA_BATCH": str(args.batch),
+                    "ETA_LR": str(args.lr), "ETA_MOMENTUM": str(args.momentum),
                     "ETA_OUT": str(progress)})
     rows = [json.loads(line) for line in progress.read_text().splitlines()]
     out = Path(args.out)
     plot(rows, out / "train_rtl.png")
-    (out / "train_rtl.md").write_text(table(rows, args.batch, time.monotonic() - start))
+    (out / "train_rtl.md").write_text(table(rows, args, time.monotonic() - start))
     print(f"{len(rows)} steps; {out / 'train_rtl.png'}, {out / 'train_rtl.md'}")
     return 0
 

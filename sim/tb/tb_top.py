@@ -5,7 +5,8 @@ over AXI4-Lite, DRAM a cocotbext-axi AxiRam with random pauses on every channel.
 an odd network (`ODD_NET`: padding channels and lanes, stride 2, 1x1 layers, a residual
 block, an FC) from DRAM; afterwards the whole DRAM image equals the golden machine's after
 the same step, byte for byte. The counters are printed; with $ETA_TIMELINE each unit's
-descriptors in flight go to that file (`sim.bench_top` compares them with the cycle model)."""
+descriptors in flight go to that file (`sim.bench_top` compares them with the cycle model; it
+reads the controller's internal signals, so the top must be built with `sim.runner.INTERNALS`)."""
 
 import os
 
