@@ -64,7 +64,7 @@ train: $(VENV)/.installed
 
 ## train-rtl: the digits CNN trained on the RTL (small preset, Verilator) through the runtime,
 ## each step checked against the golden machine; into docs/train_rtl.png and .md (STEPS=16
-## BATCH=4 LR=0.05 MOMENTUM=0.5: about 6 minutes a step)
+## BATCH=4 LR=0.05 MOMENTUM=0.5: under a minute a step on an idle core)
 train-rtl: $(VENV)/.installed
 	$(PY) -m sim.train_rtl --steps $(or $(STEPS),16) --batch $(or $(BATCH),4) \
 		--lr $(or $(LR),0.05) --momentum $(or $(MOMENTUM),0.5) --out docs

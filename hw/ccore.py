@@ -21,11 +21,13 @@ from amaranth.lib.wiring import In, Out
 
 from .array import CCoreArray
 from .config import Configured
+from .fields import field
 from .input_buffer import InputBuffer, ibuf_write_layout
 from .isa.modes import LANES, Phase
 from .isa.tile import ccore_tile_layout
 from .lockstep import all_of, any_of
 from .psum_buffer import PsumBuffer, psum_lane_layout
+from .reuse import Reused
 from .weight_buffer import WeightBuffer, wbuf_write_layout
 
 __all__ = ["CCore", "ccore_lanes"]
@@ -62,11 +64,13 @@ class CCore(Configured, wiring.Component):
         cfg = self._cfg
         K, W, R, P = cfg.clusters, cfg.wpus, cfg.pe_rows, cfg.pe_cols
         nb, depth = R * W, 1 << cfg.ibuf_bits
-        m.submodules.ibuf = ibuf = InputBuffer(cfg)
-        m.submodules.ebuf = ebuf = InputBuffer(cfg)
-        m.submodules.wbuf = wbuf = WeightBuffer(cfg)
-        m.submodules.array = array = CCoreArray(cfg)
-        m.submodules.psum = psum = PsumBuffer(cfg, ccore_lanes(cfg))
+        m.submodules.ibuf = ibuf = Reused(lambda: InputBuffer(cfg), "input_buffer", cfg)
+        m.submodules.ebuf = ebuf = Reused(lambda: InputBuffer(cfg), "input_buffer", cfg)
+        m.submodules.wbuf = wbuf = Reused(lambda: WeightBuffer(cfg), "weight_buffer", cfg)
+        m.submodules.array = array = Reused(lambda: CCoreArray(cfg), "ccore_array", cfg)
+        lanes = ccore_lanes(cfg)
+        m.submodules.psum = psum = Reused(lambda: PsumBuffer(cfg, lanes), "psum_buffer",
+                                          (cfg, lanes))
         wiring.connect(m, wiring.flipped(self.wr_x), ibuf.wr)
         wiring.connect(m, wiring.flipped(self.wr_e), ebuf.wr)
         wiring.connect(m, wiring.flipped(self.wr_w), wbuf.wr)
@@ -262,27 +266,28 @@ class CCore(Configured, wiring.Component):
         m.d.comb += [array.i.valid.eq(all_valid), ibuf.o.ready.eq(take), ebuf.o.ready.eq(take),
                      side.r_en.eq(take),
                      beat.row.eq(sd_o.row), beat.first.eq(sd_o.first), beat.last.eq(sd_o.last)]
+        # (hw.fields.field: single slices into the wide beat and entries)
         for w in range(W):
             for r in range(R):
-                cur = ibuf.o.payload[w * R + r]
+                cur0, cur1 = (field(ibuf.o.payload, w * R + r, j) for j in (0, 1))
                 for c in range(P):
-                    prev = Signal(cur[1][c].shape(), name=f"prev{w}_{r}_{c}")
+                    prev = Signal(cur1[c].shape(), name=f"prev{w}_{r}_{c}")
                     with m.If(take):
-                        m.d.sync += prev.eq(cur[1][c])
-                    x = beat.x[w][r][c]
+                        m.d.sync += prev.eq(cur1[c])
                     m.d.comb += [
-                        x[0].eq(Mux(sd_o.x0 == X0_CUR0, cur[0][c],
-                                    Mux(sd_o.x0 == X0_CUR1, cur[1][c],
-                                        Mux(sd_o.x0 == X0_PREV1, prev, 0)))),
-                        x[1].eq(Mux(sd_o.x1, cur[0][c], 0)),
+                        field(beat, "x", w, r, c, 0).eq(
+                            Mux(sd_o.x0 == X0_CUR0, cur0[c],
+                                Mux(sd_o.x0 == X0_CUR1, cur1[c],
+                                    Mux(sd_o.x0 == X0_PREV1, prev, 0)))),
+                        field(beat, "x", w, r, c, 1).eq(Mux(sd_o.x1, cur0[c], 0)),
                     ]
         for k in range(K):
             for w in range(W):
-                ent = ebuf.o.payload[w * R]
-                ev = Mux(sd_o.epar, ent[1][k], ent[0][k])
+                ev = Mux(sd_o.epar, field(ebuf.o.payload, w * R, 1, k),
+                         field(ebuf.o.payload, w * R, 0, k))
                 for r in range(R):
                     for c in range(P):
-                        m.d.comb += beat.e[k][w][r][c][0].eq(ev)
+                        m.d.comb += field(beat, "e", k, w, r, c, 0).eq(ev)
 
         # ---- results -> the partial-sum buffer, in transfer order. WG: the one transfer as
         # W x P beats, WPU by WPU, column c of every WPU adding into address c (lanes of WPU 0),
@@ -293,23 +298,23 @@ class CCore(Configured, wiring.Component):
                      acc.emit.eq(res.emit & (~res.wg | (wg_w == W - 1))),
                      acc.addr.eq(res.pbase + Mux(res.wg, wg_c, done)), psum.rd.valid.eq(0)]
         lane_of = lambda k, w, r, l: ((k * W + w) * R + r) * LANES + l
+        out = lambda k, w, r, c, l: field(array.o.payload, k, w, r, c, "lanes", l)
         for k in range(K):
             for r in range(R):
                 for l in range(LANES):
                     for w in range(W):
-                        dst = acc.lanes[lane_of(k, w, r, l)]
+                        dst = field(acc, "lanes", lane_of(k, w, r, l))
                         with m.If(~res.wg):
-                            m.d.comb += dst.eq(array.o.payload[k][w][r][0].lanes[l])
+                            m.d.comb += dst.eq(out(k, w, r, 0, l))
                     with m.If(res.wg):
-                        dst = acc.lanes[lane_of(k, 0, r, l)]
+                        dst = field(acc, "lanes", lane_of(k, 0, r, l))
                         with m.Switch(wg_w):
                             for w in range(W):
                                 with m.Case(w):
                                     with m.Switch(wg_c):
                                         for c in range(P):
                                             with m.Case(c):
-                                                m.d.comb += dst.eq(
-                                                    array.o.payload[k][w][r][c].lanes[l])
+                                                m.d.comb += dst.eq(out(k, w, r, c, l))
         last = done == res.total - 1
         m.d.comb += [psum.acc.valid.eq(array.o.valid & results.r_rdy),
                      array.o.ready.eq(psum.acc.ready & results.r_rdy & (~res.wg | last))]

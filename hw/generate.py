@@ -3,7 +3,7 @@ under build/verilog/<config name>/top.v, every block once inside it; `--all` wri
 block of `MODULES` as its own file instead (what `make lint` checks).
 
     python -m hw.generate [--preset vc709|small] [--config cfg.json] [--set key=value ...]
-                          [--out build/verilog] [--all]
+                          [--out build/verilog] [--all] [--jobs N]
 
 A JSON configuration (any fields of `EtaConfig.to_json`) and key=value overrides
 (`--set clusters=4 --set acore.word_bits=40`) apply over the preset; they are checked before
@@ -13,6 +13,7 @@ any Verilog is written.
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -91,9 +92,9 @@ MODULES = {
 }
 
 
-def generate(cfg, out, check=None, names=None):
-    """Write one Verilog file per module of `names` (default: all of MODULES); return rows
-    (name, path, lines, ports, status).
+def generate(cfg, out, check=None, names=None, jobs=1):
+    """Write one Verilog file per module of `names` (default: all of MODULES), each converted
+    in `jobs` processes; return rows (name, path, lines, ports, status).
 
     `check(text, name, folder)`, if given, returns (ok, messages) for each file (the lint of
     `sim.lint`); status is then "clean" or "FAIL"."""
@@ -102,7 +103,7 @@ def generate(cfg, out, check=None, names=None):
     rows = []
     for name in names or MODULES:
         component = MODULES[name](cfg)
-        text = to_verilog(component, name)
+        text = to_verilog(component, name, jobs)
         path = out / f"{name}.v"
         path.write_text(text)
         ports = len(list(component.signature.flatten(component)))
@@ -125,6 +126,8 @@ def main(argv=None, check=None):
     parser.add_argument("--out", default="build/verilog")
     parser.add_argument("--all", action="store_true",
                         help="every block as its own file (default: the top alone)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="processes converting modules (default: one per core)")
     args = parser.parse_args(argv)
     try:
         text = Path(args.config).read_text() if args.config else None
@@ -133,7 +136,9 @@ def main(argv=None, check=None):
         print(f"bad configuration: {exc}", file=sys.stderr)
         return 2
     start = time.monotonic()
-    rows = generate(cfg, args.out, check, None if args.all else ["top"])
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
+    rows = generate(cfg, args.out, check, None if args.all else ["top"], args.jobs)
     print(f"ETA Verilog, preset '{cfg.name}': {cfg.clusters} clusters x {cfg.wpus} WPUs x "
           f"{cfg.pe_rows}x{cfg.pe_cols} PEs x {cfg.macs_per_pe} MACs = {cfg.macs} MACs, "
           f"PINT({cfg.pint.k},{cfg.pint.d}), {cfg.acc_bits}-bit accumulators")

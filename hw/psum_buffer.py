@@ -12,11 +12,12 @@ does not fit): a result is exact or flagged. Bit-exact with
 beats may hit the same address back to back.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import Configured
+from .fields import field
 from .mac import saturate
 
 __all__ = ["PsumBuffer", "psum_lane_layout", "psum_acc_layout"]
@@ -79,6 +80,7 @@ class PsumBuffer(Configured, wiring.Component):
         # Forwarding: the last sums written, per lane, and where.
         last_addr = Signal(cfg.psum_bits)
         last_valid = Signal()
+        outs = []
         for lane in range(self._lanes):
             mem = memory.Memory(shape=word, depth=depth, init=[])
             m.submodules[f"bank{lane}"] = mem
@@ -87,7 +89,7 @@ class PsumBuffer(Configured, wiring.Component):
             last = Signal(word, name=f"last{lane}")
             old = Signal(word, name=f"old{lane}")
             m.d.comb += old.eq(Mux(last_valid & (last_addr == s1.addr), last, rp.data))
-            x = s1.lanes[lane]
+            x = field(s1, "lanes", lane)          # (one slice: see hw.fields)
             new = Signal(word, name=f"new{lane}")
             total, clamped = saturate(m, old.sum + x.value, cfg.psum_sum_bits)
             m.d.comb += [
@@ -101,9 +103,11 @@ class PsumBuffer(Configured, wiring.Component):
             shown = Signal(word, name=f"shown{lane}")
             m.d.comb += shown.eq(Mux(s1_valid, new, old))
             value, over = saturate(m, shown.sum, cfg.acc_bits)
+            out = Signal(psum_lane_layout(cfg), name=f"out{lane}")    # (o is all lanes')
             with m.If(adv):
-                m.d.sync += [self.o.payload[lane].value.eq(value),
-                             self.o.payload[lane].ovf.eq(shown.ovf | over)]
+                m.d.sync += [out.value.eq(value), out.ovf.eq(shown.ovf | over)]
+            outs.append(out)
+        m.d.comb += self.o.payload.eq(Cat(*outs))
         with m.If(adv):
             m.d.sync += self.o.valid.eq(rd_s1 | (s1_valid & s1.emit))
             with m.If(s1_valid):

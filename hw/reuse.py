@@ -45,17 +45,43 @@ class Reused(wiring.Component):
         return m
 
 
-def reused_modules(text, convert):
-    """Verilog of every shared module `text` instantiates, transitively; `convert(component,
-    name)` turns one into Verilog."""
-    done, out = set(), []
-    pending = [n for n in _PROTOTYPES if n in text]
+def _subtree(name, convert):
+    """[(module name, Verilog)] of shared module `name` and every shared module under it."""
+    body = convert(_PROTOTYPES[name], name)
+    out, done, pending = [(name, body)], {name}, _named_in(body)
     while pending:
-        name = pending.pop()
-        if name in done:
+        n = pending.pop()
+        if n in done:
             continue
-        done.add(name)
-        body = convert(_PROTOTYPES[name], name)
-        out.append(body)
-        pending += [n for n in _PROTOTYPES if n not in done and n in body]
+        done.add(n)
+        text = convert(_PROTOTYPES[n], n)
+        out.append((n, text))
+        pending += [m for m in _named_in(text) if m not in done]
+    return out
+
+
+def _named_in(text):
+    # (a prototype exists once the module instantiating it was elaborated)
+    return [n for n in sorted(_PROTOTYPES) if n in text]
+
+
+def reused_modules(text, convert, jobs=1):
+    """Verilog of every shared module `text` instantiates, transitively; `convert(component,
+    name)` turns one into Verilog. With jobs > 1 the modules `text` names are converted, each
+    with what it instantiates, in that many forked processes (the same text)."""
+    names = _named_in(text)
+    if jobs > 1 and len(names) > 1:
+        import multiprocessing
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(names))) as pool:
+            trees = pool.starmap(_subtree, [(n, convert) for n in names], chunksize=1)
+        for n in names:                 # (elaborated in the children, not here)
+            _PROTOTYPES[n]._MustUse__used = True
+    else:
+        trees = [_subtree(n, convert) for n in names]
+    seen, out = set(), []
+    for tree in trees:
+        for name, body in tree:
+            if name not in seen:
+                seen.add(name)
+                out.append(body)
     return "\n".join(out)

@@ -7,10 +7,13 @@ from .reuse import reused_modules
 __all__ = ["to_verilog"]
 
 
-def to_verilog(component, name):
+def _convert(component, name):
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def to_verilog(component, name, jobs=1):
     """Verilog of `component` as top module `name`; the shared modules (hw.reuse.Reused) it
-    instantiates follow it in the same text."""
-    convert = lambda c, n: verilog.convert(c, name=n, emit_src=False)
-    top = convert(component, name)
-    shared = reused_modules(top, convert)
+    instantiates follow it in the same text (converted in `jobs` processes)."""
+    top = _convert(component, name)
+    shared = reused_modules(top, _convert, jobs)
     return top + ("\n" + shared if shared else "")

@@ -34,6 +34,8 @@ def plot(rows, path):
         ax.plot(steps[k - 1:], smooth, label=f"mean of {k}")
     ax.set(xlabel="training step", ylabel="softmax cross-entropy (batch mean)",
            title="Digits CNN trained on the RTL (small preset)")
+    if all("test_loss" in r for r in rows):
+        ax.plot(steps, [r["test_loss"] for r in rows], "k--", label="held-out")
     ax.legend(loc="upper left")
     if all("test_acc" in r for r in rows):
         ax2 = ax.twinx()
@@ -64,12 +66,13 @@ def table(rows, args, seconds):
         "",
         "![loss per step](train_rtl.png)",
         "",
-        "| step | loss | held-out accuracy % | cycles | values checked |",
-        "|---:|---:|---:|---:|---:|",
+        "| step | loss | held-out loss | held-out accuracy % | cycles | values checked |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     acc = lambda r: f"{100 * r['test_acc']:.1f}" if "test_acc" in r else "-"
-    lines += [f"| {r['step']} | {r['loss']:.4f} | {acc(r)} | {r['cycles']} | {r['checked']} |"
-              for r in rows]
+    held = lambda r: f"{r['test_loss']:.4f}" if "test_loss" in r else "-"
+    lines += [f"| {r['step']} | {r['loss']:.4f} | {held(r)} | {acc(r)} | {r['cycles']} | "
+              f"{r['checked']} |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
