@@ -18,9 +18,9 @@ $(VENV)/.installed: pyproject.toml
 ## build/verilog/<config>/top.v (CONFIG=cfg.json and SET="clusters=4 wpus=2" change the preset;
 ## ALL=1 writes every block as its own file)
 verilog: $(VENV)/.installed
-	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) $(if $(ALL),--all) --out build/verilog
+	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) $(if $(ALL),--all) --jobs $(JOBS) --out build/verilog
 
-## test: the regression (golden model, cocotb under Verilator, lint), 20-25 minutes on 2 cores
+## test: the regression (golden model, cocotb under Verilator, lint), about 15 minutes on 2 cores
 test: $(VENV)/.installed
 	$(PY) -m pytest -n $(JOBS) -q -m "not slow"
 

@@ -2,14 +2,29 @@
 """The accelerator's top through the runtime's RTL backend: a compiled training step from
 DRAM, bit-identical with the golden machine."""
 
-from hw.config import small
+import pytest
+
+from hw.config import small, vc709
 from hw.top import Top
-from sim.runner import run_cocotb
+from sim.runner import HIERARCHICAL, run_cocotb, to_verilog
 
 
 def test_training_step_from_dram():
     cfg = small()
     run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step")
+
+
+# The VC709 top is far too slow to build for `make test` (Verilator alone takes more than 10
+# minutes on it): `make test-slow`.
+@pytest.mark.slow
+def test_vc709_training_step_from_dram():
+    """One training step of `TINY_NET` (a conv layer: FP with L1-FRN + TLU, BP, WG, SGD; the
+    FC) on the VC709 top, bit-identical with the golden machine."""
+    cfg = vc709()
+    verilog = to_verilog(Top(cfg), "top", jobs=2)
+    run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
+               env={"ETA_NET": "tiny"}, build_args=HIERARCHICAL, cxx_opt="-O0",
+               verilog=verilog)
 
 
 def test_errors_stop_and_recover():

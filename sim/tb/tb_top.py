@@ -3,7 +3,7 @@ over AXI4-Lite, DRAM a cocotbext-axi AxiRam with random pauses on every channel.
 
 `training_step`: one compiled training step (FP, BP, WG, SGD and the softmax host step) of
 an odd network (`ODD_NET`: padding channels and lanes, stride 2, 1x1 layers, a residual
-block, an FC) from DRAM; afterwards the whole DRAM image equals the golden machine's after
+block, an FC; $ETA_NET=tiny: `TINY_NET`, one conv layer and the FC) from DRAM; afterwards the whole DRAM image equals the golden machine's after
 the same step, byte for byte. The counters are printed; with $ETA_TIMELINE each unit's
 descriptors in flight go to that file (`sim.bench_top` compares them with the cycle model; it
 reads the controller's internal signals, so the top must be built with `sim.runner.INTERNALS`)."""
@@ -18,9 +18,10 @@ from sim.compiler.step import compile_step
 from sim.rtl_backend import RtlSim
 from sim.tb.common import config, rngs
 from sim.train import accel
-from sim.train.net import ODD_INPUT, ODD_NET
+from sim.train.net import ODD_INPUT, ODD_NET, TINY_INPUT, TINY_NET
 
 LR, MOMENTUM = 0.05, 0.9
+NETS = {"odd": (ODD_NET, ODD_INPUT), "tiny": (TINY_NET, TINY_INPUT)}
 
 
 @cocotb.test(timeout_time=2, timeout_unit="sec")
@@ -28,9 +29,10 @@ async def training_step(dut):
     cfg = config()
     rnd, rng = rngs()
     batch = int(os.environ.get("ETA_BATCH", "1"))
-    net, x, y = accel.warmed_up(ODD_NET, ODD_INPUT, cfg, int(rng.integers(0, 1000)), batch,
-                                LR, MOMENTUM)
-    step = compile_step(ODD_NET, ODD_INPUT, batch, cfg)
+    arch, in_shape = NETS[os.environ.get("ETA_NET", "odd")]
+    net, x, y = accel.warmed_up(arch, in_shape, cfg, int(rng.integers(0, 1000)), batch, LR,
+                                MOMENTUM)
+    step = compile_step(arch, in_shape, batch, cfg)
     golden = accel.run_step(step, net, x, y, LR, MOMENTUM)
     size = golden.backend.machine.dram.size
     sim = RtlSim(dut, size, rnd, pause=float(os.environ.get("ETA_PAUSE", "0.2")))

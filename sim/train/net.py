@@ -18,7 +18,7 @@ import numpy as np
 from sim.golden import acore_float as frn
 from sim.golden.conv import conv_bp, conv_fp, conv_wg, fc_bp, fc_fp, fc_wg
 
-__all__ = ["DIGITS_NET", "ODD_NET", "ODD_INPUT", "NETWORKS", "check_arch", "init_params",
+__all__ = ["DIGITS_NET", "ODD_NET", "ODD_INPUT", "TINY_NET", "TINY_INPUT", "NETWORKS", "check_arch", "init_params",
            "build_layers", "FloatNet", "Int8Quant"]
 
 F32 = np.float32
@@ -38,6 +38,11 @@ DIGITS_NET = [
 ODD_NET = [("conv", 3, 5, 3, 1), ("conv", 5, 6, 3, 2), ("res", [("conv", 6, 6, 3, 1)]),
            ("conv", 6, 7, 1, 1), ("conv", 7, 5, 1, 2), ("fc", 5 * 3 * 4, 10)]
 ODD_INPUT = (3, 11, 13)
+
+# One conv layer (FP with L1-FRN + TLU, BP, WG, SGD) and the FC: a whole step short enough for
+# the VC709 top under Verilator.
+TINY_NET = [("conv", 3, 8, 3, 1), ("fc", 8 * 4 * 4, 10)]
+TINY_INPUT = (3, 4, 4)
 
 
 def _basic(cin, cout, stride):
