@@ -54,9 +54,10 @@ bench-networks: $(VENV)/.installed
 	$(PY) -m sim.bench_networks --out docs
 
 ## bench-top: the small top's training step (RTL) against the cycle model, descriptor by
-## descriptor, into docs/bench_top.md (about a minute once the top is built)
+## descriptor, into docs/bench_top.md (about a minute once the top is built; VC709=1 adds the
+## VC709 top's step of a small network, totals: a 15-minute build the first time)
 bench-top: $(VENV)/.installed
-	$(PY) -m sim.bench_top --out docs
+	$(PY) -m sim.bench_top $(if $(VC709),--vc709) --out docs
 
 ## train: the digits CNN in float32, INT8 and PINT8 (golden model), into docs/train_digits.*
 train: $(VENV)/.installed

@@ -5,12 +5,13 @@ own fields).
 A STORE takes the next `count` emitting tiles (their fields from the TILE unit's `emitted`
 stream, in the order the C-Core emits them) and, for each, its `ccore.transfers` beats on
 `o`. A beat's lanes are written in **chunks**: the K = clusters sums of one channel block
-at one pixel (K consecutive 32-bit words in a MAP32 map), or, for WG, one word of the
-weight image (its P input channels come from P different beats). Each chunk is one write
-command of the DMA writer (4-byte lanes); chunks outside the map, channels from `out_c` on
-and, with `up2`, the zeros between a stride-2 1x1 BP's outputs are handled as the golden
-model does. A WIMG32_C STORE (only the centre tap of each 3x3 kernel is a 1x1 weight) walks
-only the centre chunks of a WG transfer: K of its 9 K. The STORE is done when the writer has
+at one pixel (K consecutive 32-bit words in a MAP32 map), or, for WG, the P input channels
+of one weight (P consecutive words of the weight image): a WG tile's P beats, one per input
+channel, are gathered first. Each chunk is one write command of the DMA writer (4-byte
+lanes); chunks outside the map, channels from `out_c` on and, with `up2`, the zeros between
+a stride-2 1x1 BP's outputs are handled as the golden model does. A WIMG32_C STORE (only
+the centre tap of each 3x3 kernel is a 1x1 weight) walks only the centre chunks of a WG
+tile: K of its 9 K. The STORE is done when the writer has
 answered every command.
 
 A chunk outside the DRAM window is an ADDRESS error, a layout that does not fit the tile
@@ -25,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 from .ccore import ccore_lanes
 from .config import Configured
 from .dma import dma_cmd_layout, dma_word_layout
+from .fields import field
 from .isa.modes import LANES, Phase
 from .isa.program import Op, StoreLayout, layout
 from .isa.regs import ErrorCode
@@ -85,6 +87,13 @@ class StoreUnit(Configured, wiring.Component):
         sub = Signal(2)
         pending = Signal(range(1 << 16))            # commands the writer has not answered
 
+        # WG: the P beats of a tile (input channels 0..P-1) are gathered first, the lanes
+        # the WG tables read; a chunk is then one weight's P input channels, P words that
+        # lie side by side in the image, instead of P chunks of one word.
+        wg_lanes = sorted({lanes[0] for lanes, _ in tables[WG]})
+        acc = self.o.payload.shape().elem_shape["value"].shape
+        wgbuf = [[Signal(acc, name=f"wg{c}_{ln}") for ln in wg_lanes] for c in range(P)]
+
         # ---- the chunk at (cls, q): its lanes and where they go
         values = [Signal(signed(8 * WORD), name=f"value{i}") for i in range(K)]
         ba, ya, xa = (Signal(signed(8), name=n) for n in ("ba", "ya", "xa"))
@@ -96,8 +105,13 @@ class StoreUnit(Configured, wiring.Component):
                         for i, (lanes, (pa, pb, pc)) in enumerate(table):
                             with m.Case(i):
                                 m.d.comb += [exists.eq(1), ba.eq(pa), ya.eq(pb), xa.eq(pc)]
-                                m.d.comb += [values[n].eq(beat[ln].value)
-                                             for n, ln in enumerate(lanes)]
+                                if c in (WG, WG_CENTRE):
+                                    at = wg_lanes.index(lanes[0])
+                                    m.d.comb += [values[n].eq(wgbuf[n][at])
+                                                 for n in range(P)]
+                                else:
+                                    m.d.comb += [values[n].eq(beat[ln].value)
+                                                 for n, ln in enumerate(lanes)]
         last_q = Signal()
         with m.Switch(cls):
             for c, table in tables.items():
@@ -157,7 +171,18 @@ class StoreUnit(Configured, wiring.Component):
                         m.next = "BEAT"
             with m.State("BEAT"):
                 m.d.comb += self.o.ready.eq(1)
-                with m.If(self.o.valid):
+                with m.If(self.o.valid & (t.mode.phase == Phase.WG)):
+                    with m.Switch(j):
+                        for c in range(P):
+                            with m.Case(c):
+                                m.d.sync += [wgbuf[c][i].eq(field(self.o.payload, ln, "value"))
+                                             for i, ln in enumerate(wg_lanes)]
+                    m.d.sync += [q.eq(0), sub.eq(0)]
+                    with m.If(j == P - 1):
+                        m.next = "CHUNK"
+                    with m.Else():
+                        m.d.sync += j.eq(j + 1)
+                with m.Elif(self.o.valid):
                     m.d.sync += [beat.eq(self.o.payload), q.eq(0), sub.eq(0)]
                     m.next = "CHUNK"
             with m.State("CHUNK"):
@@ -215,8 +240,9 @@ class StoreUnit(Configured, wiring.Component):
         K, P = cfg.clusters, cfg.pe_cols
         wide = signed(cfg.dram_addr_bits + 40)
         # WG: the weight image, entry (bank, address) at (address 3K + bank) P; a weight at
-        # its entry's place plus its input channel's place in the block (c: this beat).
-        k, u, v, c = ba, ya, xa, j
+        # its entry's place plus its input channel's place in the block: the chunk holds
+        # input channels 0..P-1 (the tile's P beats).
+        k, u, v, c = ba, ya, xa, 0
         og, cb = t["eb"], t["cb"]
         row = og * d.cblocks + cb
         full = ((row * 3 + u) * (3 * K) + 3 * k + v) * P + c
@@ -250,7 +276,7 @@ class StoreUnit(Configured, wiring.Component):
         nwords = Signal(range(K + 1))
         raw = Signal(wide)
         m.d.comb += [valid.eq(Mux(wg, wg_valid, inside & quad_in & (ch0 < d.out_c))),
-                     nwords.eq(Mux(wg, 1, Mux(room < K, room, K))),
+                     nwords.eq(Mux(wg, P, Mux(room < K, room, K))),
                      zero.eq(~wg & d.up2 & (sub != 0)),
                      raw.eq(Mux(wg, wg_addr, map_addr))]
         top = raw + nwords * WORD

@@ -1,7 +1,10 @@
 """The accelerator's top (RTL, small preset, Verilator) against the cycle model (`sim.perf`):
 one compiled training step of `ODD_NET`, descriptor by descriptor, into docs/bench_top.md.
 
-    python -m sim.bench_top [--batch 1] [--out docs]
+    python -m sim.bench_top [--batch 1] [--vc709] [--out docs]
+
+With --vc709 the VC709 top's step of `TINY_NET` is compared too, as totals (its build, the
+same as `make test-slow`'s, takes Verilator about 13 minutes the first time).
 
 The RTL side is the controller's own view: a descriptor is in flight at its unit from the
 cycle the unit takes it to the cycle the unit says done (`inflight_*` in `hw.controller`,
@@ -18,11 +21,11 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from hw.config import small
+from hw.config import small, vc709
 from hw.isa.program import WORD_BYTES
 from sim import perf
 from sim.compiler.step import compile_step
-from sim.train.net import ODD_INPUT, ODD_NET
+from sim.train.net import ODD_INPUT, ODD_NET, TINY_INPUT, TINY_NET
 
 # The MIG estimate of the network benches, and a DRAM like the testbench's AxiRam: a few
 # cycles through the hub's arbiter and the model's channel queues, a bus word every cycle.
@@ -41,6 +44,40 @@ def rtl_timeline(cfg, batch):
         tl = json.loads(path.read_text())
     spans = {(addr - tl["base"]) // WORD_BYTES: (s, e) for _, addr, s, e in tl["spans"]}
     return spans, tl["cycles"]
+
+
+def vc709_counters():
+    """The counters after the VC709 top's step of TINY_NET (batch 1, AxiRam without
+    pauses)."""
+    from hw.top import Top
+    from sim.runner import HIERARCHICAL, run_cocotb, to_verilog
+    cfg = vc709()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "counters.json"
+        run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
+                   env={"ETA_NET": "tiny", "ETA_PAUSE": "0", "ETA_COUNTERS": str(path)},
+                   build_args=HIERARCHICAL, cxx_opt="-O0",
+                   verilog=to_verilog(Top(cfg), "top", jobs=2))
+        return json.loads(path.read_text())
+
+
+def vc709_lines():
+    cfg = vc709()
+    step = compile_step(TINY_NET, TINY_INPUT, 1, cfg)
+    counters = vc709_counters()
+    rtl = counters["cycles"]
+    cells = []
+    for name, dram in DRAMS.items():
+        cycles = perf.simulate(step.descs, step.meta, cfg, dram).cycles
+        cells.append(f"{cycles} | {100 * (rtl - cycles) / cycles:+.0f}%")
+    busy = ", ".join(f"{k} {counters[k]}" for k in ("cc_busy", "ac_busy", "ld_busy", "st_busy"))
+    return ["", "## The VC709 top", "",
+            f"One training step of `TINY_NET` (a 3x3 conv of 3 -> 8 channels on 4x4 images "
+            f"with L1-FRN + TLU, and the FC; batch 1, {len(step.descs)} descriptors) on the "
+            "VC709 top, totals only (the timeline needs every signal public, a build too long "
+            f"to repeat). Busy cycles per unit (the counters): {busy}.", "",
+            "| RTL cycles | model, MIG | RTL vs it | model, testbench RAM | RTL vs it |",
+            "|---:|---:|---:|---:|---:|", f"| {rtl} | {' | '.join(cells)} |"]
 
 
 def tables(step, spans, models):
@@ -80,6 +117,8 @@ def tables(step, spans, models):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--vc709", action="store_true",
+                        help="also the VC709 top's step of TINY_NET (totals)")
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
     if args.batch < 1:
@@ -108,6 +147,8 @@ def main(argv=None):
         "is the second (the RTL ran against that RAM).",
         "",
     ] + tables(step, spans, models)
+    if args.vc709:
+        lines += vc709_lines()
     out = Path(args.out) / "bench_top.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"RTL {rtl_cycles} cycles; {total('MIG')}; {total('testbench RAM')}; {out}")

@@ -15,7 +15,8 @@ CLASSES = (FP3, BP3S2, FP1, BP1, WG, WG_CENTRE)
 def chunks(cfg, cls):
     """The chunks of one transfer of class `cls`: (lanes, params). MAP32 classes: block =
     bm wgroup + ba, row = ym base + ya, column = xm j + xa (bm, ym, xm per class); WG: one
-    lane, params (k, u, v) of the weight it holds; WG_CENTRE: those with (u, v) = (1, 1)."""
+    lane, params (k, u, v) of the weight it holds (the unit gathers that lane from a tile's P
+    beats: P words); WG_CENTRE: those with (u, v) = (1, 1)."""
     K, W, R = cfg.clusters, cfg.wpus, cfg.pe_rows
     out = []
     if cls == FP3:          # 3x3 FP (any stride), 3x3 BP stride 1: column 0 of each WPU

@@ -3,10 +3,12 @@ over AXI4-Lite, DRAM a cocotbext-axi AxiRam with random pauses on every channel.
 
 `training_step`: one compiled training step (FP, BP, WG, SGD and the softmax host step) of
 an odd network (`ODD_NET`: padding channels and lanes, stride 2, 1x1 layers, a residual
-block, an FC; $ETA_NET=tiny: `TINY_NET`, one conv layer and the FC) from DRAM; afterwards the whole DRAM image equals the golden machine's after
-the same step, byte for byte. The counters are printed; with $ETA_TIMELINE each unit's
-descriptors in flight go to that file (`sim.bench_top` compares them with the cycle model; it
-reads the controller's internal signals, so the top must be built with `sim.runner.INTERNALS`)."""
+block, an FC; with $ETA_NET=tiny `TINY_NET`, one conv layer and the FC) from DRAM;
+afterwards the whole DRAM image equals the golden machine's after the same step, byte for
+byte. The counters are printed, and written to $ETA_COUNTERS as JSON when set; with
+$ETA_TIMELINE each unit's descriptors in flight go to that file (`sim.bench_top` compares
+them with the cycle model; it reads the controller's internal signals, so the top must be
+built with `sim.runner.INTERNALS`)."""
 
 import os
 
@@ -49,6 +51,10 @@ async def training_step(dut):
                            f"({got[bad[0]]:#x} != {want[bad[0]]:#x})")
     counters = await bridge(rtl.counters)()
     dut._log.info(f"{len(step.descs)} descriptors in {counters['cycles']} cycles: {counters}")
+    if os.environ.get("ETA_COUNTERS"):
+        import json
+        with open(os.environ["ETA_COUNTERS"], "w") as f:
+            json.dump(counters, f)
     if spans:
         import json
         with open(os.environ["ETA_TIMELINE"], "w") as f:
