@@ -1,0 +1,24 @@
+"""Suite ordering: the longest tests first, so that under pytest-xdist (`make test`, 2
+workers) no worker is left running one of them alone at the end (the VC709 array's smoke test
+started last added several minutes to the suite)."""
+
+# The longest tests, longest first (seconds on one core, from `pytest --durations`).
+LONGEST = (
+    "tests/test_smoke_vc709.py",                  # ~400
+    "tests/test_top.py::test_train_rtl_one_step",  # ~140 with the small top's build
+    "tests/test_ccore.py",                        # ~85
+    "tests/test_store.py",                        # ~70
+    "tests/test_tile_unit.py",                    # ~65
+    "tests/test_convert.py",                      # ~55
+    "tests/test_array.py",                        # ~50 each
+    "tests/test_controller.py",                   # ~45
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        for i, prefix in enumerate(LONGEST):
+            if item.nodeid.startswith(prefix):
+                return i
+        return len(LONGEST)
+    items.sort(key=rank)           # (stable: the rest keep their order)
