@@ -8,8 +8,10 @@ tokens it waits for are there, exactly as the golden machine's queues do.
   STORE, ACORE go to their unit's queue, SCALE to the A-Core's (it runs in order with the
   A-Core's runs, here, on the scalar table), SYNC to the queue it names.
 - **Issue**, per unit: the queue's head waits for one token from each unit in its `wait`
-  bits and for the unit's previous descriptor to be done; then it goes to the unit (or
-  SYNC and SCALE run here); when it is done, a token goes to each unit in its `signal`.
+  bits and for the unit to take it (a unit takes the next descriptor when it can: the
+  C-Core's unit while earlier tiles still retire, the others when the previous one is done);
+  SYNC and SCALE run here once the unit has nothing in flight. Units finish in order, up to
+  `in_flight` each; when one is done, a token goes to each unit in its `signal`.
 - **END and HOST** wait for every queue and unit to empty. END with tokens left is a
   TOKENS error; HOST stops with its step number until `resume`.
 - A unit's error, or nothing moving for `watchdog` cycles while busy, stops the run
@@ -70,13 +72,16 @@ def _members(cfg):
 
 
 class Controller(Configured, wiring.Component):
-    def __init__(self, cfg, queue_depth=4, watchdog=1 << 20):
+    def __init__(self, cfg, queue_depth=4, in_flight=4, watchdog=1 << 20):
         def members(cfg):
             if WORD_BYTES % cfg.pe_cols:
                 raise ValueError(f"descriptors ({WORD_BYTES} bytes) must be whole "
                                  f"{cfg.pe_cols}-byte DMA lanes")
             return _members(cfg)
-        self._depth, self._watchdog = queue_depth, watchdog
+        for name, v in (("queue_depth", queue_depth), ("in_flight", in_flight)):
+            if not 1 <= v <= 64:
+                raise ValueError(f"{name} must be in [1, 64], not {v}")
+        self._depth, self._in_flight, self._watchdog = queue_depth, in_flight, watchdog
         super().__init__(cfg, members)
 
     def elaborate(self, platform):
@@ -260,14 +265,18 @@ class Controller(Configured, wiring.Component):
             m.d.comb += head.eq(q.r_data)
             wait, signal = head.word[4:8], head.word[8:12]
             op = head.word[:4]
+            # The signals of this unit's descriptors in flight, oldest first: units finish
+            # in order (the C-Core's takes the next TILE while earlier tiles still retire).
+            owed = fifo.SyncFIFO(width=n, depth=self._in_flight)
+            m.submodules[f"owed_{name}"] = owed
             inflight = Signal(name=f"inflight_{name}")
-            pending = Signal(4, name=f"signal_{name}")       # the in-flight one's signals
+            m.d.comb += inflight.eq(owed.r_rdy)
             tokens_ok = Cat(*[~wait[v] | (tok[v][u] != 0) for v in range(n)]).all()
             local = op == Op.SYNC.value
             if name == "ac":
                 local = local | (op == Op.SCALE.value)
             # (not gated by this cycle's stop: a unit's error may answer its `valid` at once)
-            go = q.r_rdy & tokens_ok & ~inflight & self._running
+            go = q.r_rdy & tokens_ok & Mux(local, ~inflight, owed.w_rdy) & self._running
             port = getattr(self, name)
             m.d.comb += [port.payload.eq(head), port.valid.eq(go & ~local)]
             issued = Signal(name=f"issued_{name}")
@@ -285,12 +294,12 @@ class Controller(Configured, wiring.Component):
             # Completion: a unit's done pulse, or a local descriptor at once.
             local_done = issued & (local if name != "ac" else
                                    (op == Op.SYNC.value) | (op == Op.SCALE.value))
-            inflight_addr = Signal(cfg.dram_addr_bits, name=f"addr_{name}")
+            last_addr = Signal(cfg.dram_addr_bits, name=f"addr_{name}")
             with m.If(issued & ~local_done):
-                m.d.sync += [inflight.eq(1), pending.eq(signal), inflight_addr.eq(head.addr)]
+                m.d.comb += [owed.w_data.eq(signal), owed.w_en.eq(1)]
+                m.d.sync += last_addr.eq(head.addr)
             with m.If(getattr(self, f"{name}_done") & inflight):
-                m.d.sync += inflight.eq(0)
-                m.d.comb += [finished.eq(1), done_signals.eq(pending)]
+                m.d.comb += [owed.r_en.eq(1), finished.eq(1), done_signals.eq(owed.r_data)]
             with m.If(local_done):
                 m.d.comb += [finished.eq(1), done_signals.eq(signal)]
             with m.If(finished):
@@ -299,9 +308,9 @@ class Controller(Configured, wiring.Component):
             self._inflight = getattr(self, "_inflight", {})
             self._inflight[name] = inflight
             self._inflight_addr = getattr(self, "_inflight_addr", {})
-            # (a unit may refuse a descriptor in the cycle it takes it: then its address is
-            # the head's, not yet the in-flight one's)
-            self._inflight_addr[name] = Mux(issued, head.addr, inflight_addr)
+            # A unit's error is about the descriptor it took last (the C-Core refuses a tile
+            # as it takes it), or, in the cycle it takes one, the head's.
+            self._inflight_addr[name] = Mux(issued, head.addr, last_addr)
             self._waiting = getattr(self, "_waiting", {})
             self._waiting[name] = q.r_rdy & ~tokens_ok & ~inflight
             idle.append(~q.r_rdy & ~inflight)

@@ -290,8 +290,9 @@ class DmaWriter(Configured, wiring.Component):
         U, lb = B // unit, (B - 1).bit_length()
         info_layout = data.StructLayout({"addr": cfg.dram_addr_bits, "offset": range(U),
                                          "lanes": cfg.dram_addr_bits})
-        m.submodules.info = info = fifo.SyncFIFOBuffered(width=info_layout.size,
-                                                         depth=self._outstanding)
+        # (unbuffered: a command's lanes can be placed the cycle after it is taken)
+        m.submodules.info = info = fifo.SyncFIFO(width=info_layout.size,
+                                                 depth=self._outstanding)
         # The bursts in flight: their lengths for W, their addresses for B.
         m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(width=9,
                                                                depth=self._outstanding)
@@ -300,14 +301,18 @@ class DmaWriter(Configured, wiring.Component):
         inflight = Signal(range(self._outstanding + 1))
         answered = Signal()
         credit = None
+        pushing = Signal()                                 # a beat enters the buffer now
         if self._buffer:
             stored = Signal(range(self._buffer + 1))       # W beats no burst has claimed
-            credit = lambda beats: stored >= beats
+            # (counting the beat that enters now: a single-beat command's burst goes the
+            # cycle its data comes, and the next command is taken then)
+            credit = lambda beats: stored + pushing >= beats
         sent, beats = _bursts(m, self, "aw", self.cmd, info, info_layout, inflight, answered,
                               B, lb, unit, self._outstanding, lengths, addrs,
                               max_beats=self._buffer or 256, credit=credit)
         pushed = self._frame(m, lengths, *self._beats(m, info, info_layout, U, unit))
         if self._buffer:
+            m.d.comb += pushing.eq(pushed)
             m.d.sync += stored.eq(stored + pushed - Mux(sent, beats, 0))
         # B: every response retires a burst; one that is not OKAY is an error, reported
         # with that burst's address.

@@ -37,7 +37,7 @@ class DmaHub(Configured, wiring.Component):
     """reads: client names; writes: {name: lane bytes (None: pe_cols)}; buffer: beats per
     reader and writer; outstanding: bursts in flight per reader and writer."""
 
-    def __init__(self, cfg, reads, writes, buffer=16, outstanding=4):
+    def __init__(self, cfg, reads, writes, buffer=16, outstanding=16):
         reads, writes = list(reads), dict(writes)
         for what, names in (("read", reads), ("write", list(writes))):
             if not 2 <= len(names) <= 16:

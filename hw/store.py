@@ -20,7 +20,7 @@ reset.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .ccore import ccore_lanes
@@ -122,9 +122,14 @@ class StoreUnit(Configured, wiring.Component):
                                                          xa, sub)
         m.d.comb += self.cmd.payload.addr.eq(addr)
         m.d.comb += self.cmd.payload.bytes.eq(nwords * WORD)
-        word = self.words.payload
+        # A chunk's word waits in a small FIFO, so that the next chunk's command can go
+        # while the writer places this one's lanes: a chunk a cycle.
+        word = Signal(self.words.payload.shape())
+        m.submodules.wq = wq = fifo.SyncFIFO(width=len(word.as_value()), depth=4)
         m.d.comb += [word.data.eq(Mux(zero, 0, Cat(*values))), word.units.eq(nwords),
-                     word.last.eq(1)]
+                     word.last.eq(1), wq.w_data.eq(word),
+                     self.words.payload.eq(wq.r_data), self.words.valid.eq(wq.r_rdy),
+                     wq.r_en.eq(self.words.ready)]
 
         # ---- sequencing
         cmd_sent, word_sent = Signal(), Signal()
@@ -188,9 +193,9 @@ class StoreUnit(Configured, wiring.Component):
             with m.State("CHUNK"):
                 write = exists & valid
                 m.d.comb += [self.cmd.valid.eq(write & ~cmd_sent & ~outside),
-                             self.words.valid.eq(write & ~word_sent & ~outside)]
+                             wq.w_en.eq(write & ~word_sent & ~outside)]
                 took_cmd = cmd_sent | (self.cmd.valid & self.cmd.ready)
-                took_word = word_sent | (self.words.valid & self.words.ready)
+                took_word = word_sent | (wq.w_en & wq.w_rdy)
                 with m.If(write & outside):
                     m.d.sync += code.eq(ErrorCode.ADDRESS.value)
                     m.next = "ERROR"
@@ -220,7 +225,7 @@ class StoreUnit(Configured, wiring.Component):
                 with m.Else():
                     m.d.sync += [cmd_sent.eq(took_cmd), word_sent.eq(took_word)]
             with m.State("DRAIN"):
-                with m.If(pending == 0):
+                with m.If((pending == 0) & ~wq.r_rdy):
                     m.d.comb += self.done.eq(1)
                     m.next = "IDLE"
             with m.State("ERROR"):

@@ -1,10 +1,13 @@
 """The C-Core's unit: a TILE descriptor (`hw.isa.program.TileOp`) -> its `nblk` tiles, one
 after another, into the C-Core (`TileOp.tiles`: FP and BP advance the channel block and the
 weight block and keep `first` for the first, `emit` for the last; WG advances the channel
-block and the partial-sum base by pe_cols). Done when the C-Core has retired all of them; a
-tile the C-Core refuses (it never retires) and `nblk` = 0 (the layout can hold it) are
-TILE_REFUSED errors. Each emitting tile, as handed over, also goes out on `emitted` (through a
-FIFO of `depth`) for the STORE unit, which places the sums the C-Core emits by its fields."""
+block and the partial-sum base by pe_cols). The next descriptor is taken once this one's
+tiles are all handed over, so the C-Core's pipeline runs across descriptors; `done` pulses
+once per descriptor, in order, when the C-Core has retired all its tiles (up to `depth`
+descriptors outstanding). A tile the C-Core refuses (it never retires) and `nblk` = 0 (the
+layout can hold it) are TILE_REFUSED errors; the refused one is the descriptor taken last.
+Each emitting tile, as handed over, also goes out on `emitted` (through a FIFO of `depth`)
+for the STORE unit, which places the sums the C-Core emits by its fields."""
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import fifo, stream, wiring
@@ -36,16 +39,19 @@ class TileUnit(Configured, wiring.Component):
         m = Module()
         cfg = self._cfg
         d = Signal(layout(cfg, Op.TILE))
-        active = Signal()
-        sent = Signal.like(d.nblk)           # tiles handed to the C-Core
-        back = Signal.like(d.nblk)           # tiles it retired
-        m.d.comb += self.desc.ready.eq(~active)
-        empty = Signal()                     # nblk = 0: refused, never active
-        with m.If(self.desc.valid & ~active):
+        sending = Signal()                   # d's tiles are being handed over
+        sent = Signal.like(d.nblk)           # tiles of d handed to the C-Core
+        back = Signal.like(d.nblk)           # tiles of the oldest outstanding one retired
+        # The tile counts of the descriptors not yet retired, oldest first.
+        m.submodules.outstanding = owed = fifo.SyncFIFO(width=len(d.nblk), depth=self._depth)
+        m.d.comb += self.desc.ready.eq(~sending & owed.w_rdy)
+        empty = Signal()                     # nblk = 0: refused, never outstanding
+        with m.If(self.desc.valid & self.desc.ready):
             with m.If(self.desc.payload.nblk == 0):
                 m.d.comb += empty.eq(1)
             with m.Else():
-                m.d.sync += [d.eq(self.desc.payload), active.eq(1), sent.eq(0), back.eq(0)]
+                m.d.sync += [d.eq(self.desc.payload), sending.eq(1), sent.eq(0)]
+                m.d.comb += [owed.w_data.eq(self.desc.payload.nblk), owed.w_en.eq(1)]
         t = self.tile.payload
         base = d.tile
         wg = base.mode.phase == Phase.WG
@@ -59,18 +65,22 @@ class TileUnit(Configured, wiring.Component):
         # An emitting tile goes only when the STORE side has room for its fields.
         m.submodules.emits = emits = fifo.SyncFIFOBuffered(width=t.shape().size,
                                                            depth=self._depth)
-        m.d.comb += [self.tile.valid.eq(active & (sent != d.nblk) & (~t.emit | emits.w_rdy)),
+        m.d.comb += [self.tile.valid.eq(sending & (~t.emit | emits.w_rdy)),
                      emits.w_data.eq(t), emits.w_en.eq(self.tile.valid & self.tile.ready
                                                       & t.emit),
                      self.emitted.payload.eq(emits.r_data),
                      self.emitted.valid.eq(emits.r_rdy), emits.r_en.eq(self.emitted.ready)]
         with m.If(self.tile.valid & self.tile.ready):
             m.d.sync += sent.eq(sent + 1)
-        with m.If(active & self.retired):
-            m.d.sync += back.eq(back + 1)
-            with m.If(back == d.nblk - 1):
-                m.d.sync += active.eq(0)
-                m.d.comb += self.done.eq(1)
+            with m.If(last):
+                m.d.sync += sending.eq(0)
+        # (the C-Core retires tiles in the order it took them)
+        with m.If(owed.r_rdy & self.retired):
+            with m.If(back == owed.r_data - 1):
+                m.d.sync += back.eq(0)
+                m.d.comb += [owed.r_en.eq(1), self.done.eq(1)]
+            with m.Else():
+                m.d.sync += back.eq(back + 1)
         # The C-Core's `error` is sticky: its rising edge is a refused tile.
         was = Signal()
         m.d.sync += was.eq(self.refused)

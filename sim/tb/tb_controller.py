@@ -32,6 +32,7 @@ class Units:
         self.got = {u: [] for u in UNITS}       # (cycle accepted, address)
         self.done_at = {}                         # address -> cycle its done pulse was seen
         self.fail = fail                          # (unit, n-th descriptor): raise its error
+        self.overlapped = {u: 0 for u in UNITS}   # descriptors taken while others in flight
         self.cycle = 0
         for u in UNITS:
             getattr(dut, f"{u}__ready").value = 0
@@ -47,32 +48,43 @@ class Units:
             self.cycle += 1
 
     async def unit(self, u):
+        """Takes a descriptor when `ready` (random), finishes it 1-7 cycles later (the
+        C-Core's unit 1-40), which takes up to three more while earlier ones finish, in order, and
+        refuses a descriptor as it takes it (the others fail when they finish)."""
         dut = self.dut
         valid, ready = getattr(dut, f"{u}__valid"), getattr(dut, f"{u}__ready")
         payload = getattr(dut, f"{u}__payload")
+        most = 4 if u == "cc" else 1
+        owed = []                            # [address, cycles left, fails], oldest first
+        refuse = False
         while True:
             await FallingEdge(dut.clk)
-            ready.value = int(self.rnd.random() < 0.5)
+            done = error = 0
+            if owed and owed[0][1] == 0:
+                addr, _, fails = owed.pop(0)
+                if fails:
+                    error = 1
+                else:
+                    done = 1
+                    self.done_at[addr] = self.cycle
+            error |= refuse
+            refuse = False
+            getattr(dut, f"{u}_done").value = done
+            getattr(dut, f"{u}_error").value = error
+            getattr(dut, f"{u}_code").value = ErrorCode.TILE_REFUSED.value * error
+            for o in owed:
+                o[1] = max(0, o[1] - 1)
+            ready.value = int(len(owed) < most and self.rnd.random() < 0.5)
             await ReadOnly()
-            if not (valid.value and ready.value):
-                continue
-            bits = payload.value.to_unsigned()
-            addr = bits >> 512
-            self.got[u].append((self.cycle, addr))
-            await FallingEdge(dut.clk)
-            ready.value = 0
-            for _ in range(self.rnd.randint(0, 6)):
-                await FallingEdge(dut.clk)
-            if self.fail == (u, len(self.got[u]) - 1):
-                getattr(dut, f"{u}_error").value = 1
-                getattr(dut, f"{u}_code").value = ErrorCode.TILE_REFUSED.value
-                await FallingEdge(dut.clk)
-                getattr(dut, f"{u}_error").value = 0
-                continue
-            getattr(dut, f"{u}_done").value = 1
-            self.done_at[addr] = self.cycle
-            await FallingEdge(dut.clk)
-            getattr(dut, f"{u}_done").value = 0
+            if valid.value and ready.value:
+                addr = payload.value.to_unsigned() >> 512
+                fails = self.fail == (u, len(self.got[u]))
+                self.got[u].append((self.cycle, addr))
+                self.overlapped[u] += bool(owed)
+                if fails and u == "cc":
+                    refuse = True
+                else:
+                    owed.append([addr, self.rnd.randint(1, 40 if u == "cc" else 7), fails])
 
 
 def unit_of(d):
@@ -162,6 +174,8 @@ async def a_compiled_step(dut, stalls):
                         f"descriptor {c} ({u}) started before {p} ({v}) was done"
                     checked += 1
     assert checked > 20
+    assert units.overlapped["cc"] > 0, "no TILE was issued while another was in flight"
+    assert not any(units.overlapped[u] for u in ("ld", "ac", "st"))
     await FallingEdge(dut.clk)
     n = COUNTERS.index(("DESCRIPTORS", dict(COUNTERS)["DESCRIPTORS"]))
     pushed = sum(1 for d in descs if d.op not in (Op.END, Op.HOST))

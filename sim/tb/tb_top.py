@@ -63,22 +63,25 @@ async def training_step(dut):
 
 
 async def _timeline(dut, sim, spans):
-    """Each unit's descriptors in flight: [unit, descriptor address, first cycle, last]
-    (the controller's `inflight_*` and `addr_*`), for comparing with the cycle model."""
-    from cocotb.triggers import RisingEdge
+    """Each unit's descriptors in flight: [unit, descriptor address, cycle taken, cycle
+    done] (the controller's `issued_*`, `head_*` and `finished_*`; a unit finishes its
+    descriptors in order), for comparing with the cycle model."""
+    from cocotb.triggers import ReadOnly, RisingEdge
     from hw.controller import UNITS
+    from hw.isa.program import WORD_BITS
     ctrl = dut.core.ctrl.inst.core
-    flags = {u: getattr(ctrl, f"inflight_{u}") for u in UNITS}
-    addrs = {u: getattr(ctrl, f"addr_{u}") for u in UNITS}
-    open_ = {}
+    sig = lambda kind: {u: getattr(ctrl, f"{kind}_{u}") for u in UNITS}
+    issued, finished, heads = sig("issued"), sig("finished"), sig("head")
+    open_ = {u: [] for u in UNITS}
     while True:
         await RisingEdge(dut.clk)
+        await ReadOnly()
         for u in UNITS:
-            busy = int(flags[u].value)
-            if busy and u not in open_:
-                open_[u] = [u, int(addrs[u].value), sim.cycles, None]
-            elif not busy and u in open_:
-                span = open_.pop(u)
+            if int(issued[u].value):
+                addr = heads[u].value.to_unsigned() >> WORD_BITS
+                open_[u].append([u, addr, sim.cycles, None])
+            if int(finished[u].value):
+                span = open_[u].pop(0)
                 span[3] = sim.cycles
                 spans.append(span)
 
