@@ -108,10 +108,16 @@ def _join(m, hold, held, lanes, U, w, name):
     return joined
 
 
+def _max_beats(buffer):
+    """A burst's most beats: 256, or with a buffer half of it (at least 1), so that one
+    burst fills while the previous one empties."""
+    return max(1, buffer // 2) if buffer else 256
+
+
 class DmaReader(Configured, wiring.Component):
     """See the module's docstring. `buffer` (beats; None: none): R beats land in a FIFO of
-    that depth and a burst (then at most `buffer` beats) is requested only when the FIFO
-    has room for all of it, so `rready` never falls: readers that share an R channel, and
+    that depth and a burst (then at most half of it: one burst comes while the previous
+    one drains) is requested only when the FIFO has room for all of it, so `rready` never falls: readers that share an R channel, and
     whose consumers may wait on each other (the A-Core's operands, zipped), must have one,
     or one stalled consumer would hold every other reader's data behind its own."""
 
@@ -154,7 +160,7 @@ class DmaReader(Configured, wiring.Component):
         got_last = Signal()
         self._r = self._r_channel(m)
         sent, beats = _bursts(m, self, "ar", self.cmd, info, info_layout, inflight, got_last,
-                              B, lb, unit, self._outstanding, max_beats=self._buffer or 256,
+                              B, lb, unit, self._outstanding, max_beats=_max_beats(self._buffer),
                               credit=self._credit)
         if self._buffer:
             # Beats promised to bursts in flight or waiting in the FIFO.
@@ -252,7 +258,7 @@ class DmaWriter(Configured, wiring.Component):
     (SLVERR or DECERR: `error` with the burst's address; a misaligned command: `error`
     with its address); `written` pulses when a command's last burst is answered.
     `buffer` (beats; None: none): store and forward, W beats wait in a FIFO of that depth
-    and a burst (then at most `buffer` beats) is requested only once all its beats are
+    and a burst (then at most half of it) is requested only once all its beats are
     there. Writers that share a W channel (AXI4 has no WID: W follows AW order) and whose
     producers wait on each other (the A-Core's results, fanned out in step) must have one. AW never waits for W data. `lane_bytes` (default pe_cols, a power of
     two) sets the lane: the STORE unit's writer moves 4-byte sums."""
@@ -309,7 +315,7 @@ class DmaWriter(Configured, wiring.Component):
             credit = lambda beats: stored + pushing >= beats
         sent, beats = _bursts(m, self, "aw", self.cmd, info, info_layout, inflight, answered,
                               B, lb, unit, self._outstanding, lengths, addrs,
-                              max_beats=self._buffer or 256, credit=credit)
+                              max_beats=_max_beats(self._buffer), credit=credit)
         pushed = self._frame(m, lengths, *self._beats(m, info, info_layout, U, unit))
         if self._buffer:
             m.d.comb += pushing.eq(pushed)

@@ -1,6 +1,7 @@
 """The load unit: a LOAD descriptor (`hw.isa.program.Load`) -> DMA read commands for its
 pattern, and the bytes that come back -> entries written into the input, error or weight
-buffer, one entry per cycle (the buffers' write ports).
+buffer, one entry per cycle (the buffers' write ports; two columns of a map that come in
+one bus word are one entry, written at once).
 
 Pattern: n2 x n1 x n0 elements of `elem` bytes at addr + i2 s2 + i1 s1 + i0 s0, in that
 order; a contiguous inner level (s0 = elem) goes as one command. Maps (X, E): the lanes (P
@@ -98,7 +99,7 @@ class LoadUnit(Configured, wiring.Component):
             m.d.sync += issued_all.eq(0)
 
     def _pack(self, m, d, active, lanes_total, packed_all):
-        """Lanes -> entries, one per cycle."""
+        """Lanes -> entries, one per cycle (a map's column pair from one word at once)."""
         cfg = self._cfg
         P, U = cfg.pe_cols, cfg.axi_bytes // cfg.pe_cols
         w = P * 8
@@ -110,7 +111,7 @@ class LoadUnit(Configured, wiring.Component):
         cur = [word.data[i * w:(i + 1) * w] for i in range(U)]
         lanes = Array(cur)
         this = lanes[lane]
-        word_done = lane + 1 >= word.units
+        nxt = Array(cur[1:] + [cur[-1]])[lane]      # the lane after `this` in the word
 
         # Map position of the next lane (X/E) or entry number (W).
         blk = Signal(16)
@@ -124,13 +125,22 @@ class LoadUnit(Configured, wiring.Component):
         ent_x = Signal(ibuf_write_layout(cfg))
         ent_w = Signal(wbuf_write_layout(cfg))
         odd_col = col[0]
-        row_end = col == d.w - 1
-        # An entry completes on an odd column, or on the row's last (even) column.
-        complete = Mux(is_w, 1, odd_col | row_end)
+        # An even column whose odd neighbour is the next lane of the same word: the pair
+        # is one entry, written this cycle (an entry a cycle, 2 pe_cols codes).
+        pair = Signal()
+        m.d.comb += pair.eq(~is_w & ~odd_col & (col + 1 < d.w) & (lane + 1 < word.units)
+                            & (taken + 1 < lanes_total))
+        width = Mux(pair, 2, 1)                    # lanes this step takes
+        row_end = col + width - 1 == d.w - 1
+        word_done = lane + width >= word.units
+        # An entry completes with a pair, on an odd column, or on the row's last (even)
+        # column.
+        complete = Mux(is_w, 1, pair | odd_col | row_end)
         addr_x = d.base + ((row // nb) * pairs + (col >> 1)) * d.blocks + blk
         m.d.comb += [
             ent_x.bank.eq(row % nb), ent_x.addr.eq(addr_x),
-            ent_x.data.eq(Mux(odd_col, Cat(first_half, this), Cat(this, Signal(w)))),
+            ent_x.data.eq(Mux(pair, Cat(this, nxt),
+                              Mux(odd_col, Cat(first_half, this), Cat(this, Signal(w))))),
             ent_w.bank.eq(entry % nbw), ent_w.addr.eq(d.base + entry // nbw),
             ent_w.data.eq(this),
             self.wr_x.payload.eq(ent_x), self.wr_e.payload.eq(ent_x),
@@ -146,11 +156,11 @@ class LoadUnit(Configured, wiring.Component):
         step = have & (~complete | sink_ready)
         m.d.comb += self.words.ready.eq(step & word_done)
         with m.If(step):
-            m.d.sync += [taken.eq(taken + 1), lane.eq(Mux(word_done, 0, lane + 1))]
+            m.d.sync += [taken.eq(taken + width), lane.eq(Mux(word_done, 0, lane + width))]
             with m.If(is_w):
                 m.d.sync += entry.eq(entry + 1)
             with m.Else():
-                with m.If(~odd_col):
+                with m.If(~odd_col & ~pair):
                     m.d.sync += first_half.eq(this)
                 with m.If(row_end):
                     m.d.sync += col.eq(0)
@@ -159,7 +169,7 @@ class LoadUnit(Configured, wiring.Component):
                     with m.Else():
                         m.d.sync += row.eq(row + 1)
                 with m.Else():
-                    m.d.sync += col.eq(col + 1)
+                    m.d.sync += col.eq(col + width)
         with m.If(~active):
             m.d.sync += [taken.eq(0), lane.eq(0), blk.eq(0), row.eq(0), col.eq(0),
                          entry.eq(0)]

@@ -11,7 +11,7 @@ cycle the unit takes it to the cycle the unit says done (`issued_*` and `finishe
 `hw.controller`, sampled by `sim.tb.tb_top` with $ETA_TIMELINE). DRAM is cocotbext-axi's AxiRam without
 pauses; the model's DRAM is its MIG estimate (`perf.Dram`). Per kind of descriptor, the
 table sums the time each spent in flight (the model's: start to end); per layer and
-phase, the span from its first descriptor's start to its last one's end.
+phase, the cycles from the previous phase's last descriptor done to its own.
 """
 
 import argparse
@@ -28,8 +28,10 @@ from sim.compiler.step import compile_step
 from sim.train.net import ODD_INPUT, ODD_NET, TINY_INPUT, TINY_NET
 
 # The MIG estimate of the network benches, and a DRAM like the testbench's AxiRam: a few
-# cycles through the hub's arbiter and the model's channel queues, a bus word every cycle.
-DRAMS = {"MIG": perf.Dram(), "testbench RAM": perf.Dram(efficiency=1.0, latency=4)}
+# cycles through the hub's arbiter and the model's channel queues, a bus word every cycle
+# each way.
+DRAMS = {"MIG": perf.Dram(),
+         "testbench RAM": perf.Dram(efficiency=1.0, latency=4, duplex=True)}
 
 
 def rtl_timeline(cfg, batch):
@@ -82,24 +84,26 @@ def vc709_lines():
 
 def tables(step, spans, models):
     """Markdown tables: per kind of descriptor and per (layer, phase), the RTL against each
-    of `models` ({name: perf.Result})."""
-    t0 = min(s for s, _ in spans.values())
+    of `models` ({name: perf.Result}). A layer's phase takes from the previous one's last
+    descriptor done to its own last one done (a STORE is taken long before its sums
+    come, so first starts would overlap)."""
     names = list(models)
     kinds = defaultdict(lambda: [0, 0] + [0] * len(names))
-    layers = {}
+    ends = {}                               # (layer, phase) -> [RTL end, each model's end]
     for i, d in enumerate(step.descs):
         if i not in spans:
             continue
         s, e = spans[i]
-        k = kinds[d.op.name]
-        k[0] += 1
-        k[1] += e - s
-        rec = layers.setdefault(step.meta[i][:2], [s - t0, e - t0] + [None] * len(names))
-        rec[0], rec[1] = min(rec[0], s - t0), max(rec[1], e - t0)
+        if d.op.name not in ("SCALE", "SYNC"):      # (run by the controller at once)
+            k = kinds[d.op.name]
+            k[0] += 1
+            k[1] += e - s
+            for j, r in enumerate(models.values()):
+                k[2 + j] += r.ends[i] - r.starts[i]
+        rec = ends.setdefault(step.meta[i][:2], [0] * (1 + len(names)))
+        rec[0] = max(rec[0], e)
         for j, r in enumerate(models.values()):
-            k[2 + j] += r.ends[i] - r.starts[i]
-            old = rec[2 + j] or (r.starts[i], r.ends[i])
-            rec[2 + j] = (min(old[0], r.starts[i]), max(old[1], r.ends[i]))
+            rec[1 + j] = max(rec[1 + j], r.ends[i])
     pct = lambda a, b: f"{100 * (a - b) / b:+.0f}%" if b else "-"
     head = " | ".join(f"model, {n} | RTL vs it" for n in names)
     rule = "---:|---:|" * len(names)
@@ -107,10 +111,14 @@ def tables(step, spans, models):
     for name, (n, r, *ms) in kinds.items():
         cells = " | ".join(f"{m:.0f} | {pct(r, m)}" for m in ms)
         lines.append(f"| {name} | {n} | {r} | {cells} |")
-    lines += ["", f"| layer | phase | RTL span | {head} |", f"|---|---|---:|{rule}"]
-    for (layer, phase), (s, e, *ms) in layers.items():
-        cells = " | ".join(f"{b - a:.0f} | {pct(e - s, b - a)}" for a, b in ms)
-        lines.append(f"| {layer} | {phase} | {e - s} | {cells} |")
+    lines += ["", f"| layer | phase | RTL cycles | {head} |", f"|---|---|---:|{rule}"]
+    t0 = min(s for s, _ in spans.values())
+    prev = [t0] + [0] * len(names)
+    for (layer, phase), rec in ends.items():
+        took = [b - a for a, b in zip(prev, rec)]
+        cells = " | ".join(f"{m:.0f} | {pct(took[0], m)}" for m in took[1:])
+        lines.append(f"| {layer} | {phase} | {took[0]} | {cells} |")
+        prev = rec
     return lines
 
 

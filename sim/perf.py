@@ -13,30 +13,37 @@ Rules (measured on the RTL: `docs/bench_tiles.md`, `docs/bench_acore.md`):
 - A-Core: one element per cycle per pass; per channel set of N elements: FRN_FP N + 39 (the
   overlapped layer programs; the first channel's statistics pass N + 15 once per run),
   FRN_BP 2N + 79, SGD, ADD, COPY, TLU, SUM N + 15. A run streams its operands from DRAM
-  beside the compute.
+  beside the compute; around its sets, ACORE_RUN cycles (the checks, the scalar reads,
+  the registers' loads, the scalar updates at the end: measured on the top's SUM and SGD
+  runs of one set) and two DRAM latencies (its first operand, its last result answered).
 - Buffer writes: one entry per cycle (input and error buffers: 2 x pe_cols codes; the
   weight buffer: pe_cols codes).
+- STORE: a chunk (one write command) per cycle, inside the map or not, after the tile's
+  sums are out (`hw.isa.store.tile_cycles`), and no faster than DRAM takes the bytes.
 - DRAM: one shared channel of `dram_bytes_per_cycle` (the paper's 29.9 GB/s on the VC709's
   two DDR3 SODIMMs times an efficiency, and at most what the AXI ports carry), each transfer
-  after DRAM_LAT cycles; bursts round to whole bus beats.
+  after DRAM_LAT cycles; bursts round to whole bus beats. (`Dram.duplex`: reads and writes
+  each have the rate, as the testbench's RAM serves them.)
 """
 
 from dataclasses import dataclass
 
 from hw.isa.apu import EMITS, Program
 from hw.isa.modes import Phase
+from hw.isa import store as isa_store
 from hw.isa.program import Buf, Fmt, Op, StoreLayout, Unit
 from sim.golden import ccore, dram
 from sim.golden import input_buffer as ibuf
 
 __all__ = ["Dram", "tile_cycles", "acore_cycles", "simulate", "Result", "CATEGORIES",
-           "TILE_GAP", "RESULT_LAT", "WG_LAT"]
+           "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN"]
 
 CLOCK_HZ = 200e6
 TILE_GAP = 4            # cycles between an FP/BP tile's last beat and the next tile's first
 RESULT_LAT = 12         # last beat issued -> its sums out of the partial-sum buffer (FP, BP)
 WG_LAT = 7              # WG: the tile's transfer leaves the array after its last beat
 RESULT_FIFO = 4         # tiles whose results may be outstanding
+ACORE_RUN = 32          # an A-Core run's cycles outside its channel sets and DRAM latency
 DRAM_LAT = 60           # cycles from a request to its first data (MIG at 200 MHz, roughly)
 
 # The paper's categories (Figs. 11-13) and ours: RdSum and WrSum are the C-Core's 32-bit sums
@@ -55,6 +62,8 @@ class Dram:
     efficiency: float = 0.8
     ports: int = 1
     latency: int = DRAM_LAT
+    duplex: bool = False        # reads and writes each at the full rate (AXI's own channels
+                                # to a memory that serves both at once, like AxiRam)
 
     def bytes_per_cycle(self, cfg):
         return min(self.gbps * 1e9 * self.efficiency / CLOCK_HZ, self.ports * cfg.axi_bytes)
@@ -187,9 +196,16 @@ def store_bytes(d, t, cfg):
     """Bytes a STORE writes for its tile."""
     if d.layout != StoreLayout.MAP32:
         return cfg.clusters * cfg.pe_cols * 4 * (1 if d.layout == StoreLayout.WIMG32_C else 9)
-    outs = ccore.transfers(t, cfg) * cfg.clusters * cfg.wpus * (
-        3 * cfg.pe_rows if t.mode.k == 1 else 1)
+    per_pe = 3 * cfg.pe_rows if t.mode.k == 1 else \
+        4 if t.mode.phase == Phase.BP and t.mode.stride == 2 else 1     # (BP stride 2: 2 x 2)
+    outs = ccore.transfers(t, cfg) * cfg.clusters * cfg.wpus * per_pe
     return outs * 4 * (4 if d.up2 else 1)
+
+
+def store_cycles(d, t, cfg):
+    """Cycles the STORE unit needs for a tile of its (a chunk a cycle, `hw.isa.store`)."""
+    return isa_store.tile_cycles(cfg, t.mode, ccore.transfers(t, cfg), d.up2,
+                                 d.layout == StoreLayout.WIMG32_C)
 
 
 @dataclass
@@ -217,7 +233,6 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
     unit_hist = {u: [] for u in unit_free}
     tokens = {}                 # (v, u) -> [producer end times], FIFO
     taken = {}
-    dram_free = 0
     cc = _CCore(cfg)
     emitted = []                # ends of emitting tiles, for the stores, in order
     store_i = 0
@@ -228,10 +243,13 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
     hosts, host_bytes = 0, 0
     barrier = 0
 
-    def dram_time(ready, nbytes):
-        nonlocal dram_free
-        begin = max(ready, dram_free)
-        dram_free = begin + nbytes / bpc
+    dram_free = {"r": 0, "w": 0}
+
+    def dram_time(ready, nbytes, way="r"):
+        """When `nbytes` read (way "r") or written ("w") from `ready` are done."""
+        way = way if dram_model.duplex else "r"     # (one shared channel otherwise)
+        begin = max(ready, dram_free[way])
+        dram_free[way] = begin + nbytes / bpc
         return begin + dram_model.latency + nbytes / bpc
 
     for i, d in enumerate(descs):
@@ -290,7 +308,8 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
             store_i += d.count
             start = max(start, when)
             nbytes = store_bytes(d, t, cfg) * d.count
-            end = dram_time(start, nbytes)
+            end = max(dram_time(start, nbytes, "w"),
+                      start + store_cycles(d, t, cfg) * d.count)
             traffic["WrSum" if d.layout == StoreLayout.MAP32 else "WrGrad"] = nbytes
             busy[u] += end - start
             unit_free[u] = end
@@ -298,7 +317,9 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
             traffic = acore_traffic(d, cfg)
             nbytes = sum(traffic.values())
             compute = acore_cycles(d)
-            end = max(start + compute, dram_time(start, nbytes))
+            written = sum(b for c, b in traffic.items() if c.startswith("Wr"))
+            end = max(start + ACORE_RUN + 2 * dram_model.latency + compute,
+                      dram_time(start, nbytes - written, "r"), dram_time(start, written, "w"))
             busy[u] += compute
             rec["acore"] += compute
             unit_free[u] = end

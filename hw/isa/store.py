@@ -1,9 +1,9 @@
 """The STORE unit's chunks (`hw.store`): how one transfer of C-Core sums is written, one
 chunk (one DMA write command) per cycle, whether or not it lands inside the map."""
 
-from .modes import LANES, psum_lane
+from .modes import LANES, Phase, psum_lane
 
-__all__ = ["WORD", "CLASSES", "chunks"]
+__all__ = ["WORD", "CLASSES", "chunks", "chunk_class", "tile_cycles"]
 
 WORD = 4                # bytes of a stored sum
 
@@ -48,3 +48,24 @@ def chunks(cfg, cls):
                     if cls == WG or (u, v) == (1, 1):
                         out.append(([psum_lane(cfg, k, 0, u, v)], (k, u, v)))
     return out
+
+
+def chunk_class(mode, centre=False):
+    """The class of a tile's transfers, as the STORE unit picks it from the tile's mode
+    (`centre`: a WIMG32_C store)."""
+    if mode.phase == Phase.WG:
+        return WG_CENTRE if centre else WG
+    if mode.k == 1:
+        return BP1 if mode.phase == Phase.BP else FP1
+    return BP3S2 if mode.phase == Phase.BP and mode.stride == 2 else FP3
+
+
+def tile_cycles(cfg, mode, transfers, up2=False, centre=False):
+    """Cycles the STORE unit spends on one tile at best: a cycle per transfer it gathers
+    (WG: the tile's P beats) and a cycle per chunk, inside the map or not (up2: each of a
+    chunk's 4 quadrants)."""
+    cls = chunk_class(mode, centre)
+    n = len(chunks(cfg, cls))
+    if cls in (WG, WG_CENTRE):
+        return transfers + n
+    return transfers * n * (4 if up2 else 1)
