@@ -186,8 +186,8 @@ class AxiWriteArbiter(wiring.Component):
         s = lambda i, x: getattr(self, f"s{i}_axi_{x}")
         mm = lambda x: getattr(self, f"m_axi_{x}")
         # The clients owed W beats, in the order their AW requests were taken.
-        m.submodules.owed = owed = fifo.SyncFIFOBuffered(width=(n - 1).bit_length(),
-                                                         depth=self._depth)
+        # (unbuffered: W can follow its AW the next cycle)
+        m.submodules.owed = owed = fifo.SyncFIFO(width=(n - 1).bit_length(), depth=self._depth)
         sel, taken = _requests(m, n, s, mm, "aw", room=owed.w_rdy)
         m.d.comb += [owed.w_data.eq(sel), owed.w_en.eq(taken)]
         # W: from the client at the head of `owed`, until its burst's last beat.

@@ -300,10 +300,10 @@ class DmaWriter(Configured, wiring.Component):
         m.submodules.info = info = fifo.SyncFIFO(width=info_layout.size,
                                                  depth=self._outstanding)
         # The bursts in flight: their lengths for W, their addresses for B.
-        m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(width=9,
-                                                               depth=self._outstanding)
-        m.submodules.addrs = addrs = fifo.SyncFIFOBuffered(width=cfg.dram_addr_bits + 1,
-                                                           depth=self._outstanding)
+        # (unbuffered: a burst's W beats can follow its AW the next cycle)
+        m.submodules.lengths = lengths = fifo.SyncFIFO(width=9, depth=self._outstanding)
+        m.submodules.addrs = addrs = fifo.SyncFIFO(width=cfg.dram_addr_bits + 1,
+                                                   depth=self._outstanding)
         inflight = Signal(range(self._outstanding + 1))
         answered = Signal()
         credit = None
@@ -403,7 +403,7 @@ class DmaWriter(Configured, wiring.Component):
         known = lengths.r_rdy | (burst_left != 0)
         if self._buffer:
             B = self._cfg.axi_data_bits
-            m.submodules.wbuf = wbuf = fifo.SyncFIFOBuffered(width=B + B // 8,
+            m.submodules.wbuf = wbuf = fifo.SyncFIFO(width=B + B // 8,
                                                              depth=self._buffer)
             m.d.comb += [wbuf.w_data.eq(Cat(data, strobes)), wbuf.w_en.eq(beat),
                          out_ready.eq(wbuf.w_rdy)]

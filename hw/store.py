@@ -144,6 +144,27 @@ class StoreUnit(Configured, wiring.Component):
         code = Signal(8)
         m.d.comb += self.code.eq(code)
 
+        def take_tile():
+            """The next emitting tile's fields (`tiles` is taken this cycle), then its
+            beats; a layout that does not fit the tile is BAD_STORE."""
+            tin = self.tiles.payload
+            md = tin.mode
+            m.d.sync += [t.eq(tin), placed["wgroup"].eq(tin.wgroup + d.group_off),
+                         placed["cb"].eq(tin.cb + d.cb_off),
+                         placed["eb"].eq(tin.eb + d.eb_off),
+                         base.eq(tin.row0 + d.row_off), g.eq(0), j.eq(0)]
+            centre = d.layout == StoreLayout.WIMG32_C
+            m.d.sync += cls.eq(Mux(md.phase == Phase.WG, Mux(centre, WG_CENTRE, WG),
+                               Mux(md.k1, Mux(md.phase == Phase.BP, BP1, FP1),
+                                   Mux((md.phase == Phase.BP) & md.stride2, BP3S2,
+                                       FP3))))
+            wimg = d.layout != StoreLayout.MAP32
+            with m.If(wimg != (md.phase == Phase.WG)):
+                m.d.sync += code.eq(ErrorCode.BAD_STORE.value)
+                m.next = "ERROR"
+            with m.Else():
+                m.next = "BEAT"
+
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.desc.ready.eq(1)
@@ -157,23 +178,7 @@ class StoreUnit(Configured, wiring.Component):
             with m.State("TILE"):
                 m.d.comb += self.tiles.ready.eq(1)
                 with m.If(self.tiles.valid):
-                    tin = self.tiles.payload
-                    md = tin.mode
-                    m.d.sync += [t.eq(tin), placed["wgroup"].eq(tin.wgroup + d.group_off),
-                                 placed["cb"].eq(tin.cb + d.cb_off),
-                                 placed["eb"].eq(tin.eb + d.eb_off),
-                                 base.eq(tin.row0 + d.row_off), g.eq(0), j.eq(0)]
-                    centre = d.layout == StoreLayout.WIMG32_C
-                    m.d.sync += cls.eq(Mux(md.phase == Phase.WG, Mux(centre, WG_CENTRE, WG),
-                                       Mux(md.k1, Mux(md.phase == Phase.BP, BP1, FP1),
-                                           Mux((md.phase == Phase.BP) & md.stride2, BP3S2,
-                                               FP3))))
-                    wimg = d.layout != StoreLayout.MAP32
-                    with m.If(wimg != (md.phase == Phase.WG)):
-                        m.d.sync += code.eq(ErrorCode.BAD_STORE.value)
-                        m.next = "ERROR"
-                    with m.Else():
-                        m.next = "BEAT"
+                    take_tile()
             with m.State("BEAT"):
                 m.d.comb += self.o.ready.eq(1)
                 with m.If(self.o.valid & (t.mode.phase == Phase.WG)):
@@ -220,8 +225,14 @@ class StoreUnit(Configured, wiring.Component):
                     with m.Elif(left == 1):
                         m.next = "DRAIN"
                     with m.Else():
+                        # The next tile is taken in the cycle the last chunk goes, when
+                        # its fields are there (TILE only when they have not come yet).
                         m.d.sync += left.eq(left - 1)
-                        m.next = "TILE"
+                        m.d.comb += self.tiles.ready.eq(1)
+                        with m.If(self.tiles.valid):
+                            take_tile()
+                        with m.Else():
+                            m.next = "TILE"
                 with m.Else():
                     m.d.sync += [cmd_sent.eq(took_cmd), word_sent.eq(took_word)]
             with m.State("DRAIN"):
