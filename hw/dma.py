@@ -117,9 +117,10 @@ def _max_beats(buffer):
 class DmaReader(Configured, wiring.Component):
     """See the module's docstring. `buffer` (beats; None: none): R beats land in a FIFO of
     that depth and a burst (then at most half of it: one burst comes while the previous
-    one drains) is requested only when the FIFO has room for all of it, so `rready` never falls: readers that share an R channel, and
-    whose consumers may wait on each other (the A-Core's operands, zipped), must have one,
-    or one stalled consumer would hold every other reader's data behind its own."""
+    one drains) is requested only when the FIFO has room for all of it, so `rready` never
+    falls: readers that share an R channel, and whose consumers may wait on each other (the
+    A-Core's operands, zipped), must have one, or one stalled consumer would hold every
+    other reader's data behind its own."""
 
     def __init__(self, cfg, outstanding=4, buffer=None):
         if buffer is not None and not 1 <= buffer <= 256:
@@ -160,8 +161,8 @@ class DmaReader(Configured, wiring.Component):
         got_last = Signal()
         self._r = self._r_channel(m)
         sent, beats = _bursts(m, self, "ar", self.cmd, info, info_layout, inflight, got_last,
-                              B, lb, unit, self._outstanding, max_beats=_max_beats(self._buffer),
-                              credit=self._credit)
+                              B, lb, unit, self._outstanding,
+                              max_beats=_max_beats(self._buffer), credit=self._credit)
         if self._buffer:
             # Beats promised to bursts in flight or waiting in the FIFO.
             m.d.sync += self._promised.eq(self._promised + Mux(sent, beats, 0)
@@ -260,7 +261,8 @@ class DmaWriter(Configured, wiring.Component):
     `buffer` (beats; None: none): store and forward, W beats wait in a FIFO of that depth
     and a burst (then at most half of it) is requested only once all its beats are
     there. Writers that share a W channel (AXI4 has no WID: W follows AW order) and whose
-    producers wait on each other (the A-Core's results, fanned out in step) must have one. AW never waits for W data. `lane_bytes` (default pe_cols, a power of
+    producers wait on each other (the A-Core's results, fanned out in step) must have one.
+    AW never waits for W data. `lane_bytes` (default pe_cols, a power of
     two) sets the lane: the STORE unit's writer moves 4-byte sums."""
 
     def __init__(self, cfg, outstanding=4, lane_bytes=None, buffer=None):
@@ -403,8 +405,7 @@ class DmaWriter(Configured, wiring.Component):
         known = lengths.r_rdy | (burst_left != 0)
         if self._buffer:
             B = self._cfg.axi_data_bits
-            m.submodules.wbuf = wbuf = fifo.SyncFIFO(width=B + B // 8,
-                                                             depth=self._buffer)
+            m.submodules.wbuf = wbuf = fifo.SyncFIFO(width=B + B // 8, depth=self._buffer)
             m.d.comb += [wbuf.w_data.eq(Cat(data, strobes)), wbuf.w_en.eq(beat),
                          out_ready.eq(wbuf.w_rdy)]
             valid, data, strobes = wbuf.r_rdy, wbuf.r_data[:B], wbuf.r_data[B:]

@@ -8,10 +8,10 @@ same as `make test-slow`'s, takes Verilator about 13 minutes the first time).
 
 The RTL side is the controller's own view: a descriptor is in flight at its unit from the
 cycle the unit takes it to the cycle the unit says done (`issued_*` and `finished_*` in
-`hw.controller`, sampled by `sim.tb.tb_top` with $ETA_TIMELINE). DRAM is cocotbext-axi's AxiRam without
-pauses; the model's DRAM is its MIG estimate (`perf.Dram`). Per kind of descriptor, the
-table sums the time each spent in flight (the model's: start to end); per layer and
-phase, the cycles from the previous phase's last descriptor done to its own.
+`hw.controller`, sampled by `sim.tb.tb_top` with $ETA_TIMELINE). DRAM is cocotbext-axi's
+AxiRam without pauses; the model's DRAM is its MIG estimate (`perf.Dram`). Per kind of
+descriptor, the table sums the time each spent in flight (the model's: start to end); per
+layer and phase, the cycles from the previous phase's last descriptor done to its own.
 """
 
 import argparse

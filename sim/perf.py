@@ -19,7 +19,7 @@ Rules (measured on the RTL: `docs/bench_tiles.md`, `docs/bench_acore.md`):
 - Buffer writes: one entry per cycle (input and error buffers: 2 x pe_cols codes; the
   weight buffer: pe_cols codes).
 - STORE: a chunk (one write command) per cycle, inside the map or not, after the tile's
-  sums are out (`hw.isa.store.tile_cycles`), and no faster than DRAM takes the bytes.
+  sums are out (`hw.isa.store.store_cycles`), and no faster than DRAM takes the bytes.
 - DRAM: one shared channel of `dram_bytes_per_cycle` (the paper's 29.9 GB/s on the VC709's
   two DDR3 SODIMMs times an efficiency, and at most what the AXI ports carry), each transfer
   after DRAM_LAT cycles; bursts round to whole bus beats. (`Dram.duplex`: reads and writes
@@ -204,7 +204,7 @@ def store_bytes(d, t, cfg):
 
 def store_cycles(d, t, cfg):
     """Cycles the STORE unit needs for a tile of its (a chunk a cycle, `hw.isa.store`)."""
-    return isa_store.tile_cycles(cfg, t.mode, ccore.transfers(t, cfg), d.up2,
+    return isa_store.store_cycles(cfg, t.mode, ccore.transfers(t, cfg), d.up2,
                                  d.layout == StoreLayout.WIMG32_C)
 
 

@@ -3,7 +3,7 @@ chunk (one DMA write command) per cycle, whether or not it lands inside the map.
 
 from .modes import LANES, Phase, psum_lane
 
-__all__ = ["WORD", "CLASSES", "chunks", "chunk_class", "tile_cycles"]
+__all__ = ["WORD", "CLASSES", "chunks", "chunk_class", "store_cycles"]
 
 WORD = 4                # bytes of a stored sum
 
@@ -60,7 +60,7 @@ def chunk_class(mode, centre=False):
     return BP3S2 if mode.phase == Phase.BP and mode.stride == 2 else FP3
 
 
-def tile_cycles(cfg, mode, transfers, up2=False, centre=False):
+def store_cycles(cfg, mode, transfers, up2=False, centre=False):
     """Cycles the STORE unit spends on one tile at best: a cycle per transfer it gathers
     (WG: the tile's P beats) and a cycle per chunk, inside the map or not (up2: each of a
     chunk's 4 quadrants)."""
