@@ -63,12 +63,19 @@ async def layer(dut, spec, stalls):
     emitting = [t for t in tiles if t.emit]
     counts = [ccore.transfers(t, cfg) for t in emitting]
     dones, taken = [], []
+    overlapped = 0                        # descriptors taken while an earlier one retires
+    owed = 0
 
     async def watch():
+        nonlocal overlapped, owed
         while True:
             await RisingEdge(dut.clk)
             await ReadOnly()
             dones.append(int(dut.done.value))
+            owed -= int(dut.done.value)
+            if dut.desc__valid.value and dut.desc__ready.value:
+                overlapped += owed > 0
+                owed += 1
             if dut.tap_valid.value:
                 taken.append(int(dut.tap.value))
     task = cocotb.start_soon(watch())
@@ -78,6 +85,8 @@ async def layer(dut, spec, stalls):
         await RisingEdge(dut.clk)
     task.cancel()
     assert sum(dones) == len(ops), f"{sum(dones)} done pulses for {len(ops)} descriptors"
+    if stalls == "none" and len(ops) > 1:
+        assert overlapped, "no descriptor was taken before the previous one retired"
     want = [t.pack(cfg) for t in tiles]
     assert taken == want, "the tiles handed to the C-Core differ from TileOp.tiles"
     out_layout = data.ArrayLayout(psum_lane_layout(cfg), ccore_lanes(cfg))
