@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
 
-.PHONY: verilog test test-slow lint fig3 resources bench bench-networks bench-top train train-rtl clean distclean
+.PHONY: verilog test test-slow lint fig3 resources bench bench-networks bench-top train train-rtl board \
+	flash clean distclean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11 (python3.11 or python3) on PATH"; exit 1; }
@@ -69,6 +70,19 @@ train: $(VENV)/.installed
 train-rtl: $(VENV)/.installed
 	$(PY) -m sim.train_rtl --steps $(or $(STEPS),16) --batch $(or $(BATCH),4) \
 		--lr $(or $(LR),0.05) --momentum $(or $(MOMENTUM),0.5) --out docs
+
+## board: the VC709 build plan (Verilog, XDC, Tcl, MIG project, build script) into build/vc709/,
+## checked; with `vivado` on PATH, run to a bitstream (reports copied to docs/). DESIGN=blinky
+## for the LED + UART bring-up design; PRESET, CONFIG and SET as for `make verilog`
+board: $(VENV)/.installed
+	$(PY) -m boards.build --design $(or $(DESIGN),eta) --preset $(PRESET) \
+		$(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) --out build/vc709 \
+		--jobs $(JOBS)
+
+## flash: load build/vc709/vc709_$(DESIGN).bit (or BIT=...) into the board (openFPGALoader, or
+## Vivado's hardware server)
+flash: $(VENV)/.installed
+	$(PY) -m boards.flash $(or $(BIT),build/vc709/vc709_$(or $(DESIGN),eta).bit)
 
 clean:
 	rm -rf build .pytest_cache

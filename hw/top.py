@@ -1,6 +1,7 @@
 """The accelerator (paper Fig. 5) as one component: one AXI4 master into DRAM (`m_axi_*`), one
-AXI4-Lite register slave (`s_axi_*`, `hw.isa.regs`), an interrupt; Xilinx port names, so
-Vivado's block designer infers both interfaces.
+AXI4-Lite register slave (`s_axi_*`, `hw.isa.regs`), an interrupt, and `status` (busy,
+done, error: STATUS bits 0-2, for a board's LEDs); Xilinx port names, so Vivado's block
+designer infers both interfaces.
 
 Inside: the registers, the global controller (fetching the program), the load unit, the
 TILE unit and the C-Core, the STORE unit, the A-Core's unit; every DMA client behind one
@@ -18,8 +19,8 @@ which refuses commands outside the DRAM window.
   a request or a W beat waits for the bus.
 """
 
-from amaranth.hdl import (ClockDomain, ClockSignal, Const, DomainRenamer, Module, ResetSignal,
-                          Signal)
+from amaranth.hdl import (Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Module,
+                          ResetSignal, Signal)
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
@@ -61,7 +62,7 @@ class Top(Configured, wiring.Component):
             return {**axi4_read_master("m_axi", a, d, _id_bits()),
                     **axi4_write_master("m_axi", a, d, _id_bits()),
                     **axi_lite_slave("s_axi", ADDR_BITS),
-                    "irq": Out(1)}
+                    "irq": Out(1), "status": Out(3)}
         super().__init__(cfg, members)
 
     def elaborate(self, platform):
@@ -70,7 +71,8 @@ class Top(Configured, wiring.Component):
         self._hold = Signal()            # soft reset pending: the hub takes no command
         m.submodules.regs = regs = Regs(cfg)
         self._join(m, regs, "s_axi", inward=True)
-        m.d.comb += self.irq.eq(regs.irq)
+        m.d.comb += [self.irq.eq(regs.irq),
+                     self.status.eq(Cat(regs.busy, regs.done, regs.error))]
 
         # Every unit is its own Verilog module (hw.reuse), converted once: the flat netlist
         # of the whole accelerator costs Amaranth more than its parts.

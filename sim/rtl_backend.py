@@ -15,21 +15,10 @@ into the board's DRAM happens while the accelerator is idle).
 
 import os
 
-from hw.isa.regs import BY_NAME, COUNTERS, COUNTER_BASE, ErrorCode, config_hash
+from hw.isa.regs import BY_NAME
+from sim.register_backend import AcceleratorError, RegisterBackend
 
-__all__ = ["RtlSim", "RtlBackend", "AcceleratorError"]
-
-
-class AcceleratorError(RuntimeError):
-    """The run stopped with an error code; `code` and `addr` (the failing descriptor's)."""
-
-    def __init__(self, code, addr):
-        self.code, self.addr = code, addr
-        try:
-            name = ErrorCode(code).name
-        except ValueError:
-            name = f"code {code}"
-        super().__init__(f"the accelerator stopped with {name} at descriptor {addr:#x}")
+__all__ = ["RtlSim", "RtlBackend", "SimLink", "AcceleratorError"]
 
 
 class RtlSim:
@@ -115,10 +104,33 @@ def _call(coro_fn, *args):
     return resume(coro_fn)(*args)
 
 
-class RtlBackend:
-    """The runtime's five calls on the simulated top (`sim`, an RtlSim already begun)."""
+class SimLink:
+    """`RegisterBackend`'s link to an RtlSim: registers through its AXI4-Lite master (each
+    access resumes the simulation until it completes), DRAM through the RAM's backdoor,
+    `limit` in clock cycles."""
 
-    EVENTS = {"done": 1, "error": 2, "host": 4}
+    def __init__(self, sim):
+        self.sim = sim
+
+    def read_reg(self, offset):
+        return _call(self.sim.read_reg, offset)
+
+    def write_reg(self, offset, value):
+        _call(self.sim.write_reg, offset, value)
+
+    def read(self, addr, n):
+        return bytes(self.sim.ram.read(addr, n))
+
+    def write(self, addr, data):
+        self.sim.ram.write(addr, data)
+
+    def wait_irq(self, limit):
+        _call(self.sim.wait_irq, limit)
+
+
+class RtlBackend(RegisterBackend):
+    """The runtime's calls on the simulated top (`sim`, an RtlSim already begun); `limit`:
+    cycles to wait for an interrupt (ETA_RTL_LIMIT, default 50 million)."""
 
     def __init__(self, cfg, dram_bytes, sim=None, seeds=None, limit=None):
         if sim is None:
@@ -126,71 +138,6 @@ class RtlBackend:
         if dram_bytes > sim.size:
             raise ValueError(f"the step needs {dram_bytes} bytes of DRAM; the simulated RAM "
                              f"has {sim.size}")
-        self.cfg, self.sim, self.size = cfg, sim, dram_bytes
-        self.limit = limit or int(os.environ.get("ETA_RTL_LIMIT", 50_000_000))
-        got = _call(sim.read_reg, "CONFIG_HASH")
-        if got != config_hash(cfg):
-            raise ValueError(f"the simulated accelerator is another configuration "
-                             f"(hash {got:#x}, the step's {config_hash(cfg):#x})")
-        for name, value in (("DRAM_BASE", 0), ("DRAM_SIZE", dram_bytes),
-                            ("IRQ_ENABLE", 0b111)):
-            _call(sim.write_reg, name, value)
-        for lane, s in enumerate(seeds or []):
-            _call(sim.write_reg, "SEED_INDEX", lane)
-            _call(sim.write_reg, "SEED_DATA", int(s))
-
-    def _check(self, addr, n):
-        if addr < 0 or addr + n > self.size:
-            raise IndexError(f"[{addr:#x}, {addr + n:#x}) is outside the DRAM")
-
-    def write(self, addr, data):
-        data = bytes(data)
-        self._check(addr, len(data))
-        self.sim.ram.write(addr, data)
-
-    def read(self, addr, n):
-        self._check(addr, n)
-        return bytes(self.sim.ram.read(addr, n))
-
-    def set_scalar(self, i, v):
-        _call(self.sim.write_reg, "SCALAR_INDEX", i)
-        _call(self.sim.write_reg, "SCALAR_DATA", int(v))
-
-    def scalar(self, i):
-        _call(self.sim.write_reg, "SCALAR_INDEX", i)
-        v = _call(self.sim.read_reg, "SCALAR_DATA")
-        return v - (1 << 32) if v >> 31 else v
-
-    def start(self, program_addr, count, host):
-        """Start at program_addr; serve HOST steps (`host(step)`, then resume) until END.
-        Raises AcceleratorError when the run stops with an error."""
-        sim = self.sim
-        _call(sim.write_reg, "PROGRAM_BASE", program_addr)
-        _call(sim.write_reg, "IRQ_STATUS", 0b111)
-        _call(sim.write_reg, "CONTROL", 1)                     # start
-        while True:
-            _call(sim.wait_irq, self.limit)
-            events = _call(sim.read_reg, "IRQ_STATUS")
-            _call(sim.write_reg, "IRQ_STATUS", events)
-            if events & self.EVENTS["error"]:
-                status = _call(sim.read_reg, "STATUS")
-                raise AcceleratorError((status >> 8) & 0xFF, _call(sim.read_reg, "ERROR_ADDR"))
-            if events & self.EVENTS["done"]:
-                return
-            if events & self.EVENTS["host"]:
-                host(_call(sim.read_reg, "HOST_STEP"))
-                _call(sim.write_reg, "CONTROL", 2)             # resume
-
-    def soft_reset(self):
-        _call(self.sim.write_reg, "CONTROL", 4)
-
-    def counters(self):
-        """The performance counters (`hw.isa.regs.COUNTERS`, lower case) of the last run."""
-        sim = self.sim
-        _call(sim.write_reg, "COUNTER_SNAPSHOT", 1)
-        out = {}
-        for i, (name, _) in enumerate(COUNTERS):
-            lo = _call(sim.read_reg, COUNTER_BASE + 8 * i)
-            hi = _call(sim.read_reg, COUNTER_BASE + 8 * i + 4)
-            out[name.lower()] = lo | hi << 32
-        return out
+        self.sim = sim
+        limit = limit or int(os.environ.get("ETA_RTL_LIMIT", 50_000_000))
+        super().__init__(cfg, dram_bytes, SimLink(sim), limit, seeds)

@@ -11,7 +11,9 @@ Backends implement five calls: `write(addr, bytes)`, `read(addr, n)`, `set_scala
 `scalar(i)`, `start(program_addr, host)`; `counters()` says what they count. "golden" is the
 golden machine (`sim.golden.machine`), which fetches and decodes the program from its DRAM
 like the controller does; "rtl" is the accelerator's top under cocotb and Verilator
-(`sim.rtl_backend`, inside a cocotb test); the board follows (issue 14).
+(`sim.rtl_backend`, inside a cocotb test); "board" is the VC709 build through the XDMA
+driver's device files (`sim.board_backend`; `device=` their prefix, default /dev/xdma0).
+The last two share the register protocol of `sim.register_backend`.
 """
 
 import numpy as np
@@ -66,7 +68,13 @@ def _rtl_backend(*args, **options):
     return RtlBackend(*args, **options)
 
 
-BACKENDS = {"golden": GoldenBackend, "rtl": _rtl_backend}
+def _board_backend(*args, **options):
+    """The VC709 through the XDMA driver (`sim.board_backend`)."""
+    from sim.board_backend import BoardBackend
+    return BoardBackend(*args, **options)
+
+
+BACKENDS = {"golden": GoldenBackend, "rtl": _rtl_backend, "board": _board_backend}
 
 
 class Accelerator:

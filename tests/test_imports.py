@@ -1,5 +1,6 @@
 """Imports run one way: the shared words (hw.isa) and the config at the bottom, RTL above
-them, the host side (sim) on top; the golden model never imports an RTL module."""
+them, the board build (boards) on the RTL, the host side (sim) on top; the golden model
+never imports an RTL module."""
 
 import ast
 import sys
@@ -44,6 +45,14 @@ def offenders(folder, allowed):
 def test_hw_never_imports_sim():
     assert files("hw")
     assert offenders("hw", lambda n: not n.startswith("sim")) == []
+
+
+def test_board_sits_on_the_rtl():
+    """boards/ (platform, board top) builds on hw/; hw/ never reaches up to it, and neither
+    imports the host side."""
+    assert files("boards")
+    assert offenders("hw", lambda n: not n.startswith("boards")) == []
+    assert offenders("boards", lambda n: not n.startswith("sim")) == []
 
 
 def test_isa_imports_only_config_and_amaranth_data():
