@@ -267,7 +267,7 @@ class Controller(Configured, wiring.Component):
             op = head.word[:4]
             # The signals of this unit's descriptors in flight, oldest first: units finish
             # in order (the C-Core's takes the next TILE while earlier tiles still retire).
-            owed = fifo.SyncFIFO(width=n, depth=self._in_flight)
+            owed = fifo.SyncFIFO(width=n + cfg.dram_addr_bits, depth=self._in_flight)
             m.submodules[f"owed_{name}"] = owed
             inflight = Signal(name=f"inflight_{name}")
             m.d.comb += inflight.eq(owed.r_rdy)
@@ -296,10 +296,10 @@ class Controller(Configured, wiring.Component):
                                    (op == Op.SYNC.value) | (op == Op.SCALE.value))
             last_addr = Signal(cfg.dram_addr_bits, name=f"addr_{name}")
             with m.If(issued & ~local_done):
-                m.d.comb += [owed.w_data.eq(signal), owed.w_en.eq(1)]
+                m.d.comb += [owed.w_data.eq(Cat(signal, head.addr)), owed.w_en.eq(1)]
                 m.d.sync += last_addr.eq(head.addr)
             with m.If(getattr(self, f"{name}_done") & inflight):
-                m.d.comb += [owed.r_en.eq(1), finished.eq(1), done_signals.eq(owed.r_data)]
+                m.d.comb += [owed.r_en.eq(1), finished.eq(1), done_signals.eq(owed.r_data[:n])]
             with m.If(local_done):
                 m.d.comb += [finished.eq(1), done_signals.eq(signal)]
             with m.If(finished):
@@ -309,8 +309,14 @@ class Controller(Configured, wiring.Component):
             self._inflight[name] = inflight
             self._inflight_addr = getattr(self, "_inflight_addr", {})
             # A unit's error is about the descriptor it took last (the C-Core refuses a tile
-            # as it takes it), or, in the cycle it takes one, the head's.
-            self._inflight_addr[name] = Mux(issued, head.addr, last_addr)
+            # as it takes it), or, in the cycle it takes one, the head's; but a bus error
+            # answers the oldest descriptor still in flight there: answers come in order,
+            # and the one unit that takes a descriptor before the last's answers are in
+            # (STORE) is done with it in the cycle its last answer comes.
+            bus = Cat(getattr(self, f"{name}_code") == c.value
+                      for c in (ErrorCode.READ_ERROR, ErrorCode.WRITE_ERROR)).any()
+            self._inflight_addr[name] = Mux(bus & inflight, owed.r_data[n:],
+                                            Mux(issued, head.addr, last_addr))
             self._waiting = getattr(self, "_waiting", {})
             self._waiting[name] = q.r_rdy & ~tokens_ok & ~inflight
             idle.append(~q.r_rdy & ~inflight)

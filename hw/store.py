@@ -11,8 +11,9 @@ channel, are gathered first. Each chunk is one write command of the DMA writer (
 lanes); chunks outside the map, channels from `out_c` on and, with `up2`, the zeros between
 a stride-2 1x1 BP's outputs are handled as the golden model does. A WIMG32_C STORE (only
 the centre tap of each 3x3 kernel is a 1x1 weight) walks only the centre chunks of a WG
-tile: K of its 9 K. The STORE is done when the writer has
-answered every command.
+tile: K of its 9 K. A STORE is done when the writer has
+answered every one of its commands; the next STORE starts while those answers are still
+coming (up to `IN_FLIGHT` STOREs wait for theirs), and they are done in order.
 
 A chunk outside the DRAM window is an ADDRESS error, a layout that does not fit the tile
 (MAP32 for a WG tile, a weight image for FP or BP) or `count` = 0 BAD_STORE; the unit then stops until
@@ -34,7 +35,9 @@ from .isa.store import BP1, BP3S2, CLASSES, FP1, FP3, WG, WG_CENTRE, WORD, chunk
 from .isa.tile import ccore_tile_layout
 from .psum_buffer import psum_lane_layout
 
-__all__ = ["StoreUnit"]
+__all__ = ["StoreUnit", "IN_FLIGHT"]
+
+IN_FLIGHT = 4           # STOREs whose commands are all sent, waiting for the writer's answers
 
 
 class StoreUnit(Configured, wiring.Component):
@@ -85,7 +88,7 @@ class StoreUnit(Configured, wiring.Component):
         placed = {name: wide_field(name) for name in ("wgroup", "cb", "eb")}
         q = Signal(range(most))                     # the chunk, and (up2) its quadrant
         sub = Signal(2)
-        pending = Signal(range(1 << 16))            # commands the writer has not answered
+        sent = Signal(16)                           # commands of this STORE so far
 
         # WG: the P beats of a tile (input channels 0..P-1) are gathered first, the lanes
         # the WG tables read; a chunk is then one weight's P input channels, P words that
@@ -140,7 +143,18 @@ class StoreUnit(Configured, wiring.Component):
         last_transfer = Mux(t.mode.phase == Phase.WG, j == P - 1,
                             (j == per_row - 1) & (g == t.groups - 1))
         quads = Mux(d.up2 & (t.mode.phase != Phase.WG), 3, 0)
-        m.d.sync += pending.eq(pending + (self.cmd.valid & self.cmd.ready) - self.written)
+        # STOREs whose commands are all sent wait in `answers` with their counts; answers
+        # come in order, so each answers the oldest first: `credit` counts those not yet
+        # given to a done STORE, and the oldest is done in the cycle its last one comes
+        # (so an error answer is always the oldest unfinished STORE's).
+        m.submodules.answers = answers = fifo.SyncFIFO(width=16, depth=IN_FLIGHT)
+        credit = Signal(17)
+        have = credit + self.written
+        pop = answers.r_rdy & (have >= answers.r_data)
+        m.d.comb += [answers.r_en.eq(pop), self.done.eq(pop)]
+        m.d.sync += credit.eq(have - Mux(pop, answers.r_data, 0))
+        took = self.cmd.valid & self.cmd.ready
+        m.d.sync += sent.eq(sent + took)
         code = Signal(8)
         m.d.comb += self.code.eq(code)
 
@@ -167,12 +181,13 @@ class StoreUnit(Configured, wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.desc.ready.eq(1)
-                with m.If(self.desc.valid & (self.desc.payload.count == 0)):
+                m.d.comb += self.desc.ready.eq(answers.w_rdy)
+                taken = self.desc.valid & answers.w_rdy
+                with m.If(taken & (self.desc.payload.count == 0)):
                     # (the layout can hold 0; no tile would ever end such a STORE)
                     m.d.sync += code.eq(ErrorCode.BAD_STORE.value)
                     m.next = "ERROR"
-                with m.Elif(self.desc.valid):
+                with m.Elif(taken):
                     m.d.sync += [d.eq(self.desc.payload), left.eq(self.desc.payload.count)]
                     m.next = "TILE"
             with m.State("TILE"):
@@ -223,7 +238,9 @@ class StoreUnit(Configured, wiring.Component):
                         with m.Else():
                             m.d.sync += j.eq(j + 1)
                     with m.Elif(left == 1):
-                        m.next = "DRAIN"
+                        m.d.comb += [answers.w_data.eq(sent + took), answers.w_en.eq(1)]
+                        m.d.sync += sent.eq(0)
+                        m.next = "IDLE"
                     with m.Else():
                         # The next tile is taken in the cycle the last chunk goes, when
                         # its fields are there (TILE only when they have not come yet).
@@ -235,10 +252,6 @@ class StoreUnit(Configured, wiring.Component):
                             m.next = "TILE"
                 with m.Else():
                     m.d.sync += [cmd_sent.eq(took_cmd), word_sent.eq(took_word)]
-            with m.State("DRAIN"):
-                with m.If((pending == 0) & ~wq.r_rdy):
-                    m.d.comb += self.done.eq(1)
-                    m.next = "IDLE"
             with m.State("ERROR"):
                 pass
         # One error pulse on entering ERROR.

@@ -10,7 +10,8 @@ which refuses commands outside the DRAM window.
 
 - **Errors**: a unit's own error keeps its code; a command of the unit's outside the window
   is ADDRESS; a bus error on its reads READ_ERROR, on its writes WRITE_ERROR. The controller
-  stops with the code and the address of the unit's descriptor in flight.
+  stops with the code and the address of the descriptor the unit took last, or for a bus
+  error the oldest one in flight there (the STORE unit overlaps descriptors).
 - **Soft reset** (CONTROL.soft_reset): no DMA command is taken any more, the bursts already
   accepted finish, and once the AXI port is at rest (no burst outstanding, no W beat owed,
   no request waiting) everything but the registers and the scalar table is reset at once;

@@ -52,13 +52,13 @@ def vc709_counters():
     """The counters after the VC709 top's step of TINY_NET (batch 1, AxiRam without
     pauses)."""
     from hw.top import Top
-    from sim.runner import HIERARCHICAL, run_cocotb, to_verilog
+    from sim.runner import LARGE, run_cocotb, to_verilog
     cfg = vc709()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "counters.json"
         run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
                    env={"ETA_NET": "tiny", "ETA_PAUSE": "0", "ETA_COUNTERS": str(path)},
-                   build_args=HIERARCHICAL, cxx_opt="-O0",
+                   build_args=LARGE, cxx_opt="-O0",
                    verilog=to_verilog(Top(cfg), "top", jobs=2))
         return json.loads(path.read_text())
 

@@ -19,7 +19,7 @@ BUILD = ROOT / "build" / "sim"
 WAIVERS = ROOT / "sim" / "waivers.vlt"
 
 __all__ = ["to_verilog", "verilator_env", "lint", "build", "run_cocotb", "run_bench",
-           "seed_from_env", "waves_wanted", "HIERARCHICAL", "INTERNALS"]
+           "seed_from_env", "waves_wanted", "HIERARCHICAL", "LARGE", "INTERNALS"]
 
 
 def verilator_env():
@@ -75,6 +75,9 @@ INTERNALS = ("--public-flat-rw",)
 # For designs made of many identical instances (hw.reuse): Verilator keeps each module one
 # C++ class instead of flattening hundreds of copies into the model.
 HIERARCHICAL = ("-fno-inline",)
+# For the whole VC709 top: Verilator's merge-conditionals pass alone took 966 of its 1616 s
+# (`--stats`); without it the model is built in a fraction of the time, barely slower.
+LARGE = HIERARCHICAL + ("-fno-merge-cond",)
 
 
 def _runner(build_args):

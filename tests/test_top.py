@@ -6,7 +6,7 @@ import pytest
 
 from hw.config import small, vc709
 from hw.top import Top
-from sim.runner import HIERARCHICAL, run_cocotb, to_verilog
+from sim.runner import LARGE, run_cocotb, to_verilog
 
 
 def test_training_step_from_dram():
@@ -23,7 +23,7 @@ def test_vc709_training_step_from_dram():
     cfg = vc709()
     verilog = to_verilog(Top(cfg), "top", jobs=2)
     run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
-               env={"ETA_NET": "tiny"}, build_args=HIERARCHICAL, cxx_opt="-O0",
+               env={"ETA_NET": "tiny"}, build_args=LARGE, cxx_opt="-O0",
                verilog=verilog)
 
 

@@ -33,6 +33,7 @@ class Units:
         self.done_at = {}                         # address -> cycle its done pulse was seen
         self.fail = fail                          # (unit, n-th descriptor): raise its error
         self.overlapped = {u: 0 for u in UNITS}   # descriptors taken while others in flight
+        self.failed_with_later = False            # the failing one had later ones in flight
         self.cycle = 0
         for u in UNITS:
             getattr(dut, f"{u}__ready").value = 0
@@ -49,12 +50,15 @@ class Units:
 
     async def unit(self, u):
         """Takes a descriptor when `ready` (random), finishes it 1-7 cycles later (the
-        C-Core's unit 1-40), which takes up to three more while earlier ones finish, in order, and
-        refuses a descriptor as it takes it (the others fail when they finish)."""
+        C-Core's and the STORE unit 1-40). The C-Core's and the STORE unit take up to three more while
+        earlier ones finish, in order. The C-Core's refuses a descriptor as it takes it; the
+        STORE unit fails one with a write error (a bus answer) as it finishes it, the others
+        with their own error."""
         dut = self.dut
         valid, ready = getattr(dut, f"{u}__valid"), getattr(dut, f"{u}__ready")
         payload = getattr(dut, f"{u}__payload")
-        most = 4 if u == "cc" else 1
+        most = 4 if u in ("cc", "st") else 1
+        fail_code = ErrorCode.WRITE_ERROR if u == "st" else ErrorCode.TILE_REFUSED
         owed = []                            # [address, cycles left, fails], oldest first
         refuse = False
         while True:
@@ -64,14 +68,16 @@ class Units:
                 addr, _, fails = owed.pop(0)
                 if fails:
                     error = 1
+                    self.failed_with_later = bool(owed)
                 else:
                     done = 1
                     self.done_at[addr] = self.cycle
             error |= refuse
+            code = (ErrorCode.TILE_REFUSED if refuse else fail_code).value * error
             refuse = False
             getattr(dut, f"{u}_done").value = done
             getattr(dut, f"{u}_error").value = error
-            getattr(dut, f"{u}_code").value = ErrorCode.TILE_REFUSED.value * error
+            getattr(dut, f"{u}_code").value = code
             for o in owed:
                 o[1] = max(0, o[1] - 1)
             ready.value = int(len(owed) < most and self.rnd.random() < 0.5)
@@ -84,7 +90,7 @@ class Units:
                 if fails and u == "cc":
                     refuse = True
                 else:
-                    owed.append([addr, self.rnd.randint(1, 40 if u == "cc" else 7), fails])
+                    owed.append([addr, self.rnd.randint(1, 40 if u in ("cc", "st") else 7), fails])
 
 
 def unit_of(d):
@@ -175,7 +181,7 @@ async def a_compiled_step(dut, stalls):
                     checked += 1
     assert checked > 20
     assert units.overlapped["cc"] > 0, "no TILE was issued while another was in flight"
-    assert not any(units.overlapped[u] for u in ("ld", "ac", "st"))
+    assert not any(units.overlapped[u] for u in ("ld", "ac"))
     await FallingEdge(dut.clk)
     n = COUNTERS.index(("DESCRIPTORS", dict(COUNTERS)["DESCRIPTORS"]))
     pushed = sum(1 for d in descs if d.op not in (Op.END, Op.HOST))
@@ -234,6 +240,35 @@ async def scale_and_errors(dut):
     dut.dram_size.value = SIZE
     # A good program after the errors.
     assert (await run_program(dut, ram, cfg, prog, units))[:2] == (1, 0)
+
+
+@cocotb.test()
+async def write_error_names_the_oldest_store(dut):
+    """A write error answers the oldest STORE in flight, not the last one taken: the run
+    stops with that STORE's address, whichever STOREs were taken after it."""
+    cfg = config()
+    from dataclasses import replace
+    rnd, _ = rngs(6)
+    ram = await setup(dut, rnd, False)
+    # A program's STOREs, waiting for nothing: several may be in flight at once.
+    descs = [replace(d, wait=0, signal=0) for d in program() if d.op == Op.STORE][:8] + [End()]
+    st = list(range(len(descs) - 1))
+    later = 0
+    units = Units(dut, rnd)
+    for k in st:
+        units.fail, units.failed_with_later = ("st", k), False
+        for u in UNITS:
+            units.got[u].clear()
+        got = await run_program(dut, ram, cfg, descs, units)
+        assert got == (0, 1, ErrorCode.WRITE_ERROR.value, BASE + st[k] * WORD_BYTES), (k, got)
+        later += units.failed_with_later
+        await FallingEdge(dut.clk)
+        dut.soft_reset.value = 1
+        await FallingEdge(dut.clk)
+        dut.soft_reset.value = 0
+        for _ in range(60):                 # the fake units finish what they held
+            await FallingEdge(dut.clk)
+    assert later > 0, "no failing STORE had a later one in flight: the test proves nothing"
 
 
 @cocotb.test()

@@ -26,6 +26,7 @@ from sim.tb.tb_tile_unit import grouped
 
 LAYERS = json.loads(os.environ.get("ETA_STORE_LAYERS", "[]"))
 SIZE = 1 << 17
+AHEAD = {}                  # (layer, stalls) -> the most STOREs taken and not done at once
 BASE = 4096 + 64          # where the stored tensor starts
 
 
@@ -136,8 +137,18 @@ async def layer(dut, spec, stalls):
     assert words, "the STOREs write nothing"
 
     tdone, sdone = [], []
+    ahead = [0]                     # the most STOREs taken and not yet done at once
+
+    async def overlap():
+        taken = 0
+        while True:
+            await FallingEdge(dut.clk)      # `send` drives here; sample before the edge
+            await ReadOnly()
+            taken += int(dut.store_desc__valid.value) & int(dut.store_desc__ready.value)
+            ahead[0] = max(ahead[0], taken - len(sdone))
     watchers = [cocotb.start_soon(pulses(dut, "tile_done", tdone)),
-                cocotb.start_soon(pulses(dut, "store_done", sdone))]
+                cocotb.start_soon(pulses(dut, "store_done", sdone)),
+                cocotb.start_soon(overlap())]
     tword, sword = layout(cfg, Op.TILE), layout(cfg, Op.STORE)
     idle = "random" if stalls == "random" else "none"
     feeds = [cocotb.start_soon(send(dut, StreamPort(dut, "tile_desc"),
@@ -155,10 +166,19 @@ async def layer(dut, spec, stalls):
     assert len(tdone) == len(ops), f"{len(tdone)} of {len(ops)} TILE descriptors done"
     assert len(sdone) == len(descs), f"{len(sdone)} of {len(descs)} STOREs done"
     assert dut.error.value == 0 and dut.write_error.value == 0
+    AHEAD[n, stalls] = ahead[0]
     got = ram.read(0, SIZE)
     bad = [i for i in range(SIZE) if got[i] != want[i]]
     assert not bad, (f"{len(bad)} bytes differ, first at {bad[0]:#x} "
                      f"({got[bad[0]]:#x} != {want[bad[0]]:#x}); {words} words stored")
+
+
+@cocotb.test(timeout_time=1, timeout_unit="ms")
+async def stores_overlap(dut):
+    """After the layers: somewhere the next STORE was taken while the writer still answered
+    the last one's commands (it may not wait for them)."""
+    assert AHEAD, "run after the layer tests"
+    assert max(AHEAD.values()) >= 2, f"STOREs never overlapped: {AHEAD}"
 
 
 async def one_store(dut, cfg, lay, d, count=None):
