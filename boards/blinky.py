@@ -1,7 +1,7 @@
 """The bring-up design: LEDs and the USB UART, nothing else on the board.
 
 LED i shows bit 26 - i of a counter of the 200 MHz clock (LED 0 about 1.5 Hz, each next one
-twice as fast), inverted while switch i is on; the centre button resets. Once a second the
+twice as fast), inverted while switch i is on; CPU_RESET resets. Once a second the
 UART sends `BANNER` (8N1 at `BAUD`): a terminal on the CP2103's port shows it.
 """
 
