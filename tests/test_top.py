@@ -2,6 +2,8 @@
 """The accelerator's top through the runtime's RTL backend: a compiled training step from
 DRAM, bit-identical with the golden machine."""
 
+import pytest
+
 from hw.config import small, vc709
 from hw.top import Top
 from sim.runner import LARGE, run_cocotb, to_verilog
@@ -12,11 +14,13 @@ def test_training_step_from_dram():
     run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step")
 
 
+# On a fresh clone this test (about 8.5 minutes of one worker, most of it the build of a
+# 23 MB design even with `LARGE`) took the suite to 22.5 minutes: `make test-slow`.
+@pytest.mark.slow
 def test_vc709_training_step_from_dram():
     """One training step of `TINY_NET` (a conv layer: FP with L1-FRN + TLU, BP, WG, SGD; the
     FC) on the VC709 top, bit-identical with the golden machine: the whole VC709 accelerator
-    (1728 MACs) at its real size, from DRAM. The suite's longest test (about 7 minutes, the
-    build of a 23 MB design; `LARGE` saves 10 more)."""
+    (1728 MACs) at its real size, from DRAM."""
     cfg = vc709()
     verilog = to_verilog(Top(cfg), "top", jobs=2)
     run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
