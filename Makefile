@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PRESET ?= vc709
 JOBS   ?= 2
+# Shared modules' Verilog kept between runs and processes (hw.reuse)
+export ETA_REUSE_CACHE ?= $(CURDIR)/build/reused
 
 .PHONY: verilog test test-slow lint fig3 resources bench bench-networks bench-top train train-rtl board \
 	flash clean distclean

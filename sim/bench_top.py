@@ -1,7 +1,7 @@
 """The accelerator's top (RTL, small preset, Verilator) against the cycle model (`sim.perf`):
 one compiled training step of `ODD_NET`, descriptor by descriptor, into docs/bench_top.md.
 
-    python -m sim.bench_top [--batch 1] [--vc709] [--out docs]
+    python -m sim.bench_top [--batch 1] [--vc709] [--out docs] [--detail FILE]
 
 With --vc709 the VC709 top's step of `TINY_NET` is compared too, as totals (its build, the
 same as `make test-slow`'s, takes Verilator about 13 minutes the first time).
@@ -12,6 +12,9 @@ cycle the unit takes it to the cycle the unit says done (`issued_*` and `finishe
 AxiRam without pauses; the model's DRAM is its MIG estimate (`perf.Dram`). Per kind of
 descriptor, the table sums the time each spent in flight (the model's: start to end); per
 layer and phase, the cycles from the previous phase's last descriptor done to its own.
+--detail writes every descriptor's span, RTL and model side by side (tab-separated), and
+how far the RTL has fallen behind the model when it ends (the growth of that column shows
+where the cycles go).
 """
 
 import argparse
@@ -122,12 +125,29 @@ def tables(step, spans, models):
     return lines
 
 
+def detail(step, spans, model):
+    """Tab-separated lines: each descriptor's RTL span and the model's, and the RTL's lag."""
+    t0 = min(s for s, _ in spans.values())
+    lines = ["i\top\tlayer\tphase\tnblk\trtl_start\trtl_end\trtl\tmodel_start\tmodel_end"
+             "\tmodel\tlag"]
+    for i, d in enumerate(step.descs):
+        if i not in spans:
+            continue
+        s, e = spans[i][0] - t0, spans[i][1] - t0
+        ms, me = int(model.starts[i]), int(model.ends[i])
+        nblk = d.nblk if d.op.name == "TILE" else ""
+        lines.append("\t".join(str(x) for x in (
+            i, d.op.name, *step.meta[i][:2], nblk, s, e, e - s, ms, me, me - ms, e - me)))
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--vc709", action="store_true",
                         help="also the VC709 top's step of TINY_NET (totals)")
     parser.add_argument("--out", default="docs")
+    parser.add_argument("--detail", help="also write every descriptor's spans to this file")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be at least 1")
@@ -157,6 +177,9 @@ def main(argv=None):
     ] + tables(step, spans, models)
     if args.vc709:
         lines += vc709_lines()
+    if args.detail:
+        Path(args.detail).write_text(
+            "\n".join(detail(step, spans, models["testbench RAM"])) + "\n")
     out = Path(args.out) / "bench_top.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"RTL {rtl_cycles} cycles; {total('MIG')}; {total('testbench RAM')}; {out}")

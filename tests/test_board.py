@@ -192,8 +192,8 @@ def test_board_core_runs_a_program():
 
 
 def test_board_core_lint_clean(tmp_path):
-    """The board core's own glue passes `verilator --lint-only -Wall` (the accelerator inside
-    is linted by tests/test_lint.py)."""
+    """The board core passes `verilator --lint-only -Wall`, the small top inside it
+    (`test_lint` leaves the small top to this test)."""
     from sim.runner import lint, to_verilog
     ok, messages = lint(to_verilog(BoardCore(small()), "eta_core"), "eta_core", tmp_path)
     assert ok, messages

@@ -7,13 +7,13 @@ from hw.generate import MODULES
 from sim.runner import lint, to_verilog
 
 
-# Modules whose full-size Verilog is linted elsewhere or as its parts: linting them whole at
-# that size would only repeat minutes of work. The VC709 array is linted by the VC709 smoke
-# test, from the Verilog it builds; the C-Core and the top are linted as their parts at full
-# size (their own glue is the same at every size and is linted on the small preset).
-INSIDE = {("ccore_array", "vc709"): "the VC709 smoke test (tests/test_smoke_vc709.py)",
-          ("ccore", "vc709"): "its array and buffers, and the small C-Core",
-          ("top", "vc709"): "its units, and the small top"}
+# Modules linted elsewhere, whole: linting them again here would only repeat minutes of work.
+# The VC709 top's training step lints the Verilog it builds (its C-Core and array inside);
+# the board core holds the small top whole.
+INSIDE = {("ccore_array", "vc709"): "the VC709 top (tests/test_top.py)",
+          ("ccore", "vc709"): "the VC709 top (tests/test_top.py)",
+          ("top", "vc709"): "the VC709 top's training step (tests/test_top.py)",
+          ("top", "small"): "the small board core (tests/test_board.py)"}
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

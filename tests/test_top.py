@@ -2,11 +2,9 @@
 """The accelerator's top through the runtime's RTL backend: a compiled training step from
 DRAM, bit-identical with the golden machine."""
 
-import pytest
-
 from hw.config import small, vc709
 from hw.top import Top
-from sim.runner import LARGE, run_cocotb, to_verilog
+from sim.runner import LARGE, lint, run_cocotb, to_verilog
 
 
 def test_training_step_from_dram():
@@ -14,15 +12,15 @@ def test_training_step_from_dram():
     run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step")
 
 
-# On a fresh clone this test (about 8.5 minutes of one worker, most of it the build of a
-# 23 MB design even with `LARGE`) took the suite to 22.5 minutes: `make test-slow`.
-@pytest.mark.slow
-def test_vc709_training_step_from_dram():
+def test_vc709_training_step_from_dram(tmp_path):
     """One training step of `TINY_NET` (a conv layer: FP with L1-FRN + TLU, BP, WG, SGD; the
     FC) on the VC709 top, bit-identical with the golden machine: the whole VC709 accelerator
-    (1728 MACs) at its real size, from DRAM."""
+    (1728 MACs) at its real size, from DRAM. The same Verilog is linted here (`test_lint`
+    leaves the VC709 top, C-Core and array to this test)."""
     cfg = vc709()
     verilog = to_verilog(Top(cfg), "top", jobs=2)
+    ok, messages = lint(verilog, "top", tmp_path)
+    assert ok, messages
     run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
                env={"ETA_NET": "tiny"}, build_args=LARGE, cxx_opt="-O0",
                verilog=verilog)
