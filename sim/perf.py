@@ -18,8 +18,18 @@ Rules (measured on the RTL: `docs/bench_tiles.md`, `docs/bench_acore.md`):
   runs of one set) and two DRAM latencies (its first operand, its last result answered).
 - Buffer writes: one entry per cycle (input and error buffers: 2 x pe_cols codes; the
   weight buffer: pe_cols codes).
-- STORE: a chunk (one write command) per cycle, inside the map or not, after the tile's
-  sums are out (`hw.isa.store.store_cycles`), and no faster than DRAM takes the bytes.
+- STORE: a chunk (one write command) per cycle, inside the map or not
+  (`hw.isa.store.store_cycles`), and no faster than DRAM takes the bytes. It takes a
+  tile's sums as they leave the C-Core (FP, BP: RESULT_LAT after the emitting block's first
+  beat; WG: WG_LAT after the tile's last beat), and the C-Core waits for it: the partial-sum
+  buffer holds an emitted sum until the STORE takes it, so a tile is done only `tail`
+  cycles (its last transfer's chunks) before the STORE is through it, and an FP or BP
+  tile's next beats wait for that (measured on the top: a 3x3 FP tile of the small preset,
+  2 chunks a transfer, runs at the STORE's pace, not at its beats').
+- Program: the controller fetches one descriptor at a time (`hw.controller`: a read of
+  WORD_BYTES, then decode and push into its unit's queue): a descriptor reaches its queue
+  DRAM latency + its bus beats + FETCH_OVERHEAD cycles after the previous one did, or
+  later when that queue is full.
 - DRAM: one shared channel of `dram_bytes_per_cycle` (the paper's 29.9 GB/s on the VC709's
   two DDR3 SODIMMs times an efficiency, and at most what the AXI ports carry), each transfer
   after DRAM_LAT cycles; bursts round to whole bus beats. (`Dram.duplex`: reads and writes
@@ -31,12 +41,12 @@ from dataclasses import dataclass
 from hw.isa.apu import EMITS, Program
 from hw.isa.modes import Phase
 from hw.isa import store as isa_store
-from hw.isa.program import Buf, Fmt, Op, StoreLayout, Unit
+from hw.isa.program import WORD_BYTES, Buf, Fmt, Op, StoreLayout, Unit
 from sim.golden import ccore, dram
 from sim.golden import input_buffer as ibuf
 
 __all__ = ["Dram", "tile_cycles", "acore_cycles", "simulate", "Result", "CATEGORIES",
-           "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN"]
+           "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN", "FETCH_OVERHEAD"]
 
 CLOCK_HZ = 200e6
 TILE_GAP = 4            # cycles between an FP/BP tile's last beat and the next tile's first
@@ -45,6 +55,8 @@ WG_LAT = 7              # WG: the tile's transfer leaves the array after its las
 RESULT_FIFO = 4         # tiles whose results may be outstanding
 ACORE_RUN = 32          # an A-Core run's cycles outside its channel sets and DRAM latency
 DRAM_LAT = 60           # cycles from a request to its first data (MIG at 200 MHz, roughly)
+FETCH_OVERHEAD = 4      # a descriptor's fetch besides DRAM: the controller's fetch, decode
+                        # and push states, the reader's output register (measured on the top)
 
 # The paper's categories (Figs. 11-13) and ours: RdSum and WrSum are the C-Core's 32-bit sums
 # that go through DRAM to the A-Core (the paper streams them directly), WrGrad the weight
@@ -208,6 +220,16 @@ def store_cycles(d, t, cfg):
                                  d.layout == StoreLayout.WIMG32_C)
 
 
+def store_tail(d, t, cfg):
+    """Cycles the STORE unit still needs once a tile's last transfer has left the C-Core:
+    that transfer's chunks."""
+    transfers = ccore.transfers(t, cfg)
+    per = store_cycles(d, t, cfg)
+    if _wg(t):
+        return per - transfers                      # (the P beats gathered, then the chunks)
+    return per // transfers
+
+
 @dataclass
 class Result:
     cycles: int
@@ -252,15 +274,32 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
         dram_free[way] = begin + nbytes / bpc
         return begin + dram_model.latency + nbytes / bpc
 
+    produced = {}               # descriptor -> [(token key, index)] it signalled
+
+    def retire_late(i, t, when):
+        """Tile descriptor i's emitting tile `t` is done no earlier than `when` (it waited
+        for the STORE): its end, its tokens and the C-Core's stages move with it."""
+        if when <= ends[i]:
+            return
+        ends[i] = when
+        for key, k in produced.get(i, ()):
+            tokens[key][k] = max(tokens[key][k], when)
+        cc.write_free = max(cc.write_free, when)
+        if not _wg(t):          # (the emitting block's last beat waited too)
+            cc.issue_free = max(cc.issue_free, when - RESULT_LAT + TILE_GAP)
+            unit_free[Unit.CC] = max(unit_free[Unit.CC], cc.issue_free)
+
+    fetch = dram_model.latency + -(-WORD_BYTES // cfg.axi_bytes) + FETCH_OVERHEAD
     for i, d in enumerate(descs):
         layer, phase = meta[i][0], meta[i][1]
+        dispatch += fetch
         rec = by_layer.setdefault((layer, phase), {"calc": 0, "acore": 0, "start": None,
                                                    "end": 0})
         totals["Prog"] += 64        # the descriptor itself, fetched ahead
         if d.op in (Op.HOST, Op.END):
             t = max([barrier, dispatch] + list(unit_free.values()))
             starts[i] = ends[i] = t
-            barrier = t
+            barrier = dispatch = t          # (the next fetch starts once the units are idle)
             for u in unit_free:
                 unit_free[u] = t
             if d.op == Op.HOST:
@@ -286,7 +325,8 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
                 s0, end = cc.tile(t, start, costs)
                 first_start = s0 if first_start is None else first_start
                 if t.emit and (costs[1] or j == d.nblk - 1):
-                    emitted.append((end, t))
+                    first_out = cc.issue_free + WG_LAT if costs[1] else s0 + RESULT_LAT
+                    emitted.append((end, t, i, first_out))
             start = first_start
             busy[u] += costs[0] * d.nblk
             rec["calc"] += costs[0] * d.nblk
@@ -304,12 +344,18 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
             busy[u] += end - start
             unit_free[u] = end
         elif d.op == Op.STORE:
-            when, t = emitted[store_i + d.count - 1]
+            mine = emitted[store_i:store_i + d.count]
             store_i += d.count
-            start = max(start, when)
+            t = mine[-1][1]
+            per, tail = store_cycles(d, t, cfg), store_tail(d, t, cfg)
+            start = max(start, mine[0][3])
+            at = start
+            for when, _, tile_i, first_out in mine:
+                at = max(at, first_out) + per
+                at = max(at, when + tail)
+                retire_late(tile_i, t, at - tail)
             nbytes = store_bytes(d, t, cfg) * d.count
-            end = max(dram_time(start, nbytes, "w"),
-                      start + store_cycles(d, t, cfg) * d.count)
+            end = max(dram_time(start, nbytes, "w"), at)
             traffic["WrSum" if d.layout == StoreLayout.MAP32 else "WrGrad"] = nbytes
             busy[u] += end - start
             unit_free[u] = end
@@ -331,6 +377,7 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
         for v in (Unit.LD, Unit.CC, Unit.AC, Unit.ST):
             if d.signal & v:
                 tokens.setdefault((u, v), []).append(end)
+                produced.setdefault(i, []).append(((u, v), len(tokens[(u, v)]) - 1))
         for c, b in traffic.items():
             totals[c] += b
             rec[c] = rec.get(c, 0) + b

@@ -55,3 +55,41 @@ def test_acore_rules():
     assert perf.acore_cycles(ACoreRun(Program.SGD, n=100)) == 115
     assert perf.Dram(ports=1).bytes_per_cycle(vc709()) == 64       # one 512-bit port
     assert perf.Dram(ports=2).bytes_per_cycle(vc709()) == pytest.approx(119.6)
+
+
+def test_the_ccore_waits_for_a_slower_store():
+    """Three emitting 3x3 FP tiles, each with its STORE: the STORE takes W chunks a
+    transfer, so the tiles run at its pace, each done only the last transfer's chunks before
+    its STORE is through it (the partial-sum buffer holds a sum until it is taken)."""
+    from hw.isa.program import Store, StoreLayout
+    from hw.isa.store import store_cycles
+    cfg = vc709()
+    t = Tile(Mode(Phase.FP, 1, 3), 9, 16, 1, 0, 0, 3, wblocks=1)
+    st = Store(StoreLayout.MAP32, 0, 8, 9, 16)
+    descs = [TileOp(t), st, TileOp(t), st, TileOp(t), st, End()]
+    meta = [("l", "FP", {})] * len(descs)
+    r = perf.simulate(descs, meta, cfg, perf.Dram(latency=4, efficiency=1.0, duplex=True))
+    transfers = ccore.transfers(t, cfg)
+    per = store_cycles(cfg, t.mode, transfers)
+    beats = ccore.beats(t)
+    assert per > beats + perf.TILE_GAP             # (the case: the STORE is the slower)
+    tail = per // transfers
+    for k in (0, 2, 4):
+        assert r.ends[k] == r.ends[k + 1] - tail   # a tile done as its STORE nearly is
+    # At the STORE's pace (the next tile's first sums come TILE_GAP after the last ones).
+    for k in (3, 5):
+        assert per <= r.ends[k] - r.ends[k - 2] <= per + perf.TILE_GAP
+    # The tile after a stalled one starts only when that one's last beat went.
+    assert r.starts[2] >= r.ends[0] - perf.RESULT_LAT + perf.TILE_GAP
+
+
+def test_descriptors_are_fetched_one_at_a_time():
+    """The controller fetches a descriptor, decodes and pushes it, then fetches the next:
+    no descriptor reaches its unit sooner than a fetch after the one before it."""
+    from hw.isa.program import Scale, ScaleOp
+    cfg = vc709()
+    dram = perf.Dram(latency=60)
+    descs = [Scale(ScaleOp.SET, 0, imm=k) for k in range(5)] + [End()]
+    r = perf.simulate(descs, [("l", "FP", {})] * len(descs), cfg, dram)
+    fetch = 60 + 64 // cfg.axi_bytes + perf.FETCH_OVERHEAD
+    assert [r.starts[k] for k in range(5)] == [fetch * (k + 1) for k in range(5)]
