@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 verilog: $(VENV)/.installed
 	$(PY) -m hw.generate --preset $(PRESET) $(if $(CONFIG),--config $(CONFIG)) $(foreach s,$(SET),--set $(s)) $(if $(ALL),--all) --jobs $(JOBS) --out build/verilog
 
-## test: the regression (golden model, cocotb under Verilator, lint), about 15 minutes on 2 cores
+## test: the regression (golden model, cocotb under Verilator, lint), about 19 minutes on 2 cores
 test: $(VENV)/.installed
 	$(PY) -m pytest -n $(JOBS) -q -m "not slow"
 

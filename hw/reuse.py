@@ -104,6 +104,9 @@ def _cached_subtree(name, convert, cache):
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(tree))
         partial.replace(path)           # (atomic: a reader sees all of it or nothing)
+        for stale in cache.glob(f"{name}-*.json"):      # (older sources': never read again)
+            if stale != path:
+                stale.unlink(missing_ok=True)
         return tree
 
 
