@@ -4,7 +4,7 @@ one compiled training step of `ODD_NET`, descriptor by descriptor, into docs/ben
     python -m sim.bench_top [--batch 1] [--vc709] [--out docs] [--detail FILE]
 
 With --vc709 the VC709 top's step of `TINY_NET` is compared too, as totals (its build, the
-same as `make test-slow`'s, takes Verilator about 13 minutes the first time).
+same as `make test`'s, takes about 6 minutes the first time).
 
 The RTL side is the controller's own view: a descriptor is in flight at its unit from the
 cycle the unit takes it to the cycle the unit says done (`issued_*` and `finished_*` in
@@ -59,10 +59,10 @@ def vc709_counters():
     cfg = vc709()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "counters.json"
-        run_cocotb(Top(cfg), "top", "sim.tb.tb_top", cfg, testcase="training_step",
+        top = Top(cfg)
+        run_cocotb(top, "top", "sim.tb.tb_top", cfg, testcase="training_step",
                    env={"ETA_NET": "tiny", "ETA_PAUSE": "0", "ETA_COUNTERS": str(path)},
-                   build_args=LARGE, cxx_opt="-O0",
-                   verilog=to_verilog(Top(cfg), "top", jobs=2))
+                   build_args=LARGE, cxx_opt="-O0", verilog=to_verilog(top, "top", jobs=2))
         return json.loads(path.read_text())
 
 
