@@ -39,10 +39,12 @@ lint: $(VENV)/.installed
 fig3: $(VENV)/.installed
 	$(PY) -m sim.fig3 --out docs/fig3_decimal_accuracy.png
 
-## resources: yosys synth_xilinx estimates into docs/resources.md (installs Debian's yosys)
+## resources: yosys synth_xilinx estimates into docs/resources.md, per block and for the whole
+## accelerator (about 30 minutes for the VC709 preset on 2 cores; installs Debian's yosys)
 resources: $(VENV)/.installed
 	@command -v yosys >/dev/null || { apt-get update -q && apt-get install -y -q yosys; }
-	$(PY) -m sim.resources --preset $(PRESET) --out docs/resources.md
+	$(PY) -m sim.resources --preset $(PRESET) $(foreach s,$(SET),--set $(s)) --jobs $(JOBS) \
+		--out docs/resources.md
 
 ## bench: C-Core and A-Core cycles per workload (RTL), into docs/bench_ccore.md, bench_tiles.md,
 ## bench_acore.md
