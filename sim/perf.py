@@ -12,8 +12,9 @@ Rules (measured on the RTL: `docs/bench_tiles.md`, `docs/bench_acore.md`):
   another mode waits until the writes drain.
 - A-Core: one element per cycle per pass; per channel set of N elements: FRN_FP N + 39 (the
   overlapped layer programs; the first channel's statistics pass N + 15 once per run),
-  FRN_BP 2N + 79, SGD, ADD, COPY, TLU, SUM N + 15. A run streams its operands from DRAM
-  beside the compute; around its sets, ACORE_RUN cycles (the checks, the scalar reads,
+  FRN_BP 2N + 79, SGD, ADD, COPY, TLU, SUM N + 15; the streaming pass of each set no
+  faster than the bus brings its element inputs (`stream_wait`). A run streams its
+  operands from DRAM beside the compute; around its sets, ACORE_RUN cycles (the checks, the scalar reads,
   the registers' loads, the scalar updates at the end: measured on the top's SUM and SGD
   runs of one set) and two DRAM latencies (its first operand, its last result answered).
 - Buffer writes: one entry per cycle (input and error buffers: 2 x pe_cols codes; the
@@ -46,7 +47,7 @@ from sim.golden import ccore, dram
 from sim.golden import input_buffer as ibuf
 
 __all__ = ["Dram", "tile_cycles", "acore_cycles", "simulate", "Result", "CATEGORIES",
-           "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN", "FETCH_OVERHEAD"]
+           "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN", "FETCH_OVERHEAD", "stream_wait"]
 
 CLOCK_HZ = 200e6
 TILE_GAP = 4            # cycles between an FP/BP tile's last beat and the next tile's first
@@ -148,6 +149,18 @@ def acore_cycles(d):
     if d.prog == Program.FRN_BP:
         return sets * (2 * n + 79)
     return sets * (n + 15)
+
+
+def stream_wait(d, cfg, bpc):
+    """Cycles a run's streaming pass waits on DRAM: each set's pass takes an element of
+    every lane a cycle, and its element inputs (x0, x1, x2, flags) no faster than the bus
+    brings them (the small preset's 8-byte bus: FRN_BP's 32-bit dz and code x_hat of 2
+    lanes are 10 bytes an element)."""
+    per = cfg.apus * sum(f.bytes for a, f in ((d.x0, d.x0_fmt), (d.x1, d.x1_fmt)) if a)
+    per += cfg.apus * 4 if d.x2 else 0
+    per += dram.flag_bytes(cfg.apus) if d.fl_in else 0
+    n = d.n
+    return d.images * d.groups * max(0, int(-(-n * per // bpc)) - n)
 
 
 def _beats(nbytes, cfg):
@@ -362,7 +375,7 @@ def simulate(descs, meta, cfg, dram_model=Dram(), queue_depth=8, write_banks=Fal
         elif d.op == Op.ACORE:
             traffic = acore_traffic(d, cfg)
             nbytes = sum(traffic.values())
-            compute = acore_cycles(d)
+            compute = acore_cycles(d) + stream_wait(d, cfg, bpc)
             written = sum(b for c, b in traffic.items() if c.startswith("Wr"))
             end = max(start + ACORE_RUN + 2 * dram_model.latency + compute,
                       dram_time(start, nbytes - written, "r"), dram_time(start, written, "w"))

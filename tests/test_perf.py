@@ -93,3 +93,17 @@ def test_descriptors_are_fetched_one_at_a_time():
     r = perf.simulate(descs, [("l", "FP", {})] * len(descs), cfg, dram)
     fetch = 60 + 64 // cfg.axi_bytes + perf.FETCH_OVERHEAD
     assert [r.starts[k] for k in range(5)] == [fetch * (k + 1) for k in range(5)]
+
+
+def test_a_streaming_pass_waits_for_its_operands():
+    """An A-Core run's streaming pass takes an element per lane a cycle, and its element
+    inputs no faster than the bus brings them: FRN_BP's 32-bit dz, code x_hat and flags of
+    the small preset's 2 lanes are 11 bytes an element on an 8-byte bus; the VC709's 64-byte
+    bus keeps up with 8 lanes."""
+    from hw.config import small
+    from hw.isa.program import Fmt
+    run = ACoreRun(Program.FRN_BP, n=40, images=2, groups=3, x0=1, x0_fmt=Fmt.I32, x1=2,
+                   x1_fmt=Fmt.CODE, fl_in=3)
+    assert perf.stream_wait(run, small(), 8) == 6 * (-(-40 * 11 // 8) - 40)
+    assert perf.stream_wait(run, vc709(), 64) == 0
+    assert perf.stream_wait(ACoreRun(Program.SUM, n=40, x0=1, x0_fmt=Fmt.CODE), small(), 8) == 0
