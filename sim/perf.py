@@ -154,8 +154,8 @@ def acore_cycles(d):
 def stream_wait(d, cfg, bpc):
     """Cycles a run's streaming pass waits on DRAM: each set's pass takes an element of
     every lane a cycle, and its element inputs (x0, x1, x2, flags) no faster than the bus
-    brings them (the small preset's 8-byte bus: FRN_BP's 32-bit dz and code x_hat of 2
-    lanes are 10 bytes an element)."""
+    brings them (the small preset's 8-byte bus: FRN_BP's 32-bit dz, code x_hat and flag
+    byte of 2 lanes are 11 bytes an element)."""
     per = cfg.apus * sum(f.bytes for a, f in ((d.x0, d.x0_fmt), (d.x1, d.x1_fmt)) if a)
     per += cfg.apus * 4 if d.x2 else 0
     per += dram.flag_bytes(cfg.apus) if d.fl_in else 0
