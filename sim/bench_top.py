@@ -30,11 +30,8 @@ from sim import perf
 from sim.compiler.step import compile_step
 from sim.train.net import ODD_INPUT, ODD_NET, TINY_INPUT, TINY_NET
 
-# The MIG estimate of the network benches, and a DRAM like the testbench's AxiRam: a few
-# cycles through the hub's arbiter and the model's channel queues, a bus word every cycle
-# each way.
-DRAMS = {"MIG": perf.Dram(),
-         "testbench RAM": perf.Dram(efficiency=1.0, latency=4, duplex=True)}
+# The MIG estimate of the network benches, and a DRAM like the testbench's AxiRam.
+DRAMS = {"MIG": perf.Dram(), "testbench RAM": perf.TESTBENCH_RAM}
 
 
 def rtl_timeline(cfg, batch):

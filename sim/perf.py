@@ -47,7 +47,8 @@ from sim.golden import ccore, dram
 from sim.golden import input_buffer as ibuf
 
 __all__ = ["Dram", "tile_cycles", "acore_cycles", "simulate", "Result", "CATEGORIES",
-           "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN", "FETCH_OVERHEAD", "stream_wait"]
+           "TESTBENCH_RAM", "TILE_GAP", "RESULT_LAT", "WG_LAT", "ACORE_RUN", "FETCH_OVERHEAD",
+           "stream_wait"]
 
 CLOCK_HZ = 200e6
 TILE_GAP = 4            # cycles between an FP/BP tile's last beat and the next tile's first
@@ -87,6 +88,12 @@ class Dram:
         return (f"{self.gbps} GB/s x {self.efficiency} efficiency, {self.ports} AXI port(s) "
                 f"of {cfg.axi_data_bits} bits: {bpc:.1f} bytes/cycle = "
                 f"{bpc * CLOCK_HZ / 1e9:.1f} GB/s at 200 MHz (bound by {bound})")
+
+
+# A DRAM like the testbenches' AxiRam without pauses: a few cycles through the hub's arbiter
+# and the channel queues, a whole bus word every cycle each way. The RTL's counters are held
+# to the model with it (`sim.tb.tb_top`, `sim.bench_top`).
+TESTBENCH_RAM = Dram(efficiency=1.0, latency=4, duplex=True)
 
 
 def _wg(t):

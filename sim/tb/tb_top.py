@@ -6,6 +6,8 @@ an odd network (`ODD_NET`: padding channels and lanes, stride 2, 1x1 layers, a r
 block, an FC; with $ETA_NET=tiny `TINY_NET`, one conv layer and the FC) from DRAM;
 afterwards the whole DRAM image equals the golden machine's after the same step, byte for
 byte. The counters are printed, and written to $ETA_COUNTERS as JSON when set; with
+$ETA_MODEL_TOLERANCE (percent; needs $ETA_PAUSE=0) the CYCLES counter must be within that
+of the cycle model (`sim.perf` with its `TESTBENCH_RAM`, the RAM the RTL ran against); with
 $ETA_TIMELINE each unit's descriptors in flight go to that file (`sim.bench_top` compares
 them with the cycle model; it reads the controller's internal signals, so the top must be
 built with `sim.runner.INTERNALS`)."""
@@ -16,6 +18,7 @@ import cocotb
 import numpy as np
 from cocotb.task import bridge
 
+from sim import perf
 from sim.compiler.step import compile_step
 from sim.rtl_backend import RtlSim
 from sim.tb.common import config, rngs
@@ -37,7 +40,12 @@ async def training_step(dut):
     step = compile_step(arch, in_shape, batch, cfg)
     golden = accel.run_step(step, net, x, y, LR, MOMENTUM)
     size = golden.backend.machine.dram.size
-    sim = RtlSim(dut, size, rnd, pause=float(os.environ.get("ETA_PAUSE", "0.2")))
+    pause = float(os.environ.get("ETA_PAUSE", "0.2"))
+    tolerance = os.environ.get("ETA_MODEL_TOLERANCE")
+    if tolerance is not None and pause:
+        raise ValueError(f"ETA_MODEL_TOLERANCE needs ETA_PAUSE=0 (it is {pause}): the cycle "
+                         "model's RAM never pauses")
+    sim = RtlSim(dut, size, rnd, pause=pause)
     await sim.begin()
     spans = []
     if os.environ.get("ETA_TIMELINE"):
@@ -51,6 +59,13 @@ async def training_step(dut):
                            f"({got[bad[0]]:#x} != {want[bad[0]]:#x})")
     counters = await bridge(rtl.counters)()
     dut._log.info(f"{len(step.descs)} descriptors in {counters['cycles']} cycles: {counters}")
+    if tolerance is not None:
+        model = perf.simulate(step.descs, step.meta, cfg, perf.TESTBENCH_RAM).cycles
+        off = 100 * (counters["cycles"] - model) / model
+        dut._log.info(f"RTL {counters['cycles']} cycles, the cycle model {model}: {off:+.1f}%")
+        assert abs(off) <= float(tolerance), (
+            f"RTL {counters['cycles']} cycles against the cycle model's {model}: {off:+.1f}%, "
+            f"outside +-{tolerance}% (python -m sim.bench_top --detail FILE shows where)")
     if os.environ.get("ETA_COUNTERS"):
         import json
         with open(os.environ["ETA_COUNTERS"], "w") as f:
