@@ -25,7 +25,12 @@ from hw.generate import MODULES
 from sim.runner import to_verilog
 
 DEFAULT_MODULES = ["pint_multiplier", "pint_mac", "pint_converter", "pe", "wpu", "divider", "apu"]
-CELLS = ["DSP48E1", "LUT", "CARRY4", "FD", "RAMB36E1", "RAMB18E1", "MUXF7", "MUXF8"]
+CELLS = ["DSP48E1", "LUT", "LUTRAM", "CARRY4", "FD", "RAMB36E1", "RAMB18E1", "MUXF7", "MUXF8"]
+# Distributed RAM and shift registers, as the LUTs they take (a SLICEM's LUT6 each; Vivado
+# counts them in its Slice LUTs as "LUT as Memory").
+LUTRAM = {"RAM32M": 4, "RAM64M": 4, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1D": 4,
+          "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "SRL16E": 1,
+          "SRLC32E": 1}
 
 
 # The XC7VX690T (the VC709's part), and the issue's budget for the whole accelerator.
@@ -51,14 +56,27 @@ def synth(verilog_text, top, boxes=(), timeout=None):
         log = (Path(tmp) / "log").read_text() if (Path(tmp) / "log").exists() else ""
     if res.returncode != 0:
         raise RuntimeError(f"yosys failed on {top}:\n{res.stderr[-3000:]}")
+    depth = re.findall(r"Longest topological path .*?\(length=(\d+)\)", log)
+    return cell_counts(log), int(depth[-1]) if depth else None
+
+
+def cell_counts(log):
+    """{CELLS class: count} from the last `stat` of a yosys log; LUTRAM in LUTs."""
     stat = log[log.rfind("Printing statistics"):]
     counts = {}
     for cell, n in re.findall(r"^\s+(\w+)\s+(\d+)\s*$", stat, re.M):
-        key = next((c for c in CELLS if cell.startswith(c)), None)
+        if cell in LUTRAM:
+            key, n = "LUTRAM", int(n) * LUTRAM[cell]
+        else:
+            key = next((c for c in CELLS if cell.startswith(c)), None)
         if key is not None:
             counts[key] = counts.get(key, 0) + int(n)
-    depth = re.findall(r"Longest topological path .*?\(length=(\d+)\)", log)
-    return counts, int(depth[-1]) if depth else None
+    return counts
+
+
+def luts(counts):
+    """Slice LUTs: logic and memory."""
+    return counts.get("LUT", 0) + counts.get("LUTRAM", 0)
 
 
 _MODULE = re.compile(r"^module (\\\S+|\w+)\s*\(", re.M)
@@ -154,11 +172,11 @@ def whole(cfg, jobs=2, timeout=3600):
              "instantiates as black boxes, and the top's own logic (`top`: controller, DMA, "
              "registers and the wrappers). Each unit's count is per instance; `x` is how many "
              "times the hierarchy instantiates it.", "",
-             "| unit | x | " + " | ".join(CELLS) + " | depth | LUT, all |",
+             "| unit | x | " + " | ".join(CELLS) + " | depth | LUT + LUTRAM, all |",
              "|---|---:|" + "---:|" * (len(CELLS) + 2)]
     missing = []
-    for root, _, _, times in sorted(cut, key=lambda u: -(results[u[0]] or ({}, 0))[0]
-                                    .get("LUT", 0) * u[3]):
+    for root, _, _, times in sorted(cut, key=lambda u: -luts((results[u[0]] or ({}, 0))[0])
+                                    * u[3]):
         if results[root] is None:
             missing.append(root)
             lines.append(f"| {root} | {times} | " + " | ".join("?" for _ in CELLS)
@@ -168,18 +186,19 @@ def whole(cfg, jobs=2, timeout=3600):
         for c in CELLS:
             total[c] += counts.get(c, 0) * times
         lines.append(f"| {root} | {times} | " + " | ".join(str(counts.get(c, 0)) for c in CELLS)
-                     + f" | {depth} | {counts.get('LUT', 0) * times} |")
+                     + f" | {depth} | {luts(counts) * times} |")
     ramb36 = total["RAMB36E1"] + total["RAMB18E1"] / 2
     lines.append("| **total** | | " + " | ".join(f"**{total[c]}**" for c in CELLS) + " | | |")
-    used = {"LUT": total["LUT"], "FD": total["FD"], "DSP48E1": total["DSP48E1"],
+    used = {"LUT": luts(total), "FD": total["FD"], "DSP48E1": total["DSP48E1"],
             "RAMB36": ramb36}
     lines += ["", "| resource | whole accelerator | XC7VX690T | share | budget (issue 13) |",
               "|---|---:|---:|---:|---:|"]
     for k, v in used.items():
         budget = f"{BUDGET[k]}" + (" (over)" if v > BUDGET[k] else "") if k in BUDGET else "-"
         lines.append(f"| {k} | {v:g} | {DEVICE[k]} | {100 * v / DEVICE[k]:.0f}% | {budget} |")
-    lines += ["", f"**{total['LUT'] / macs:.0f} LUTs per MAC** ({total['LUT']} LUTs for {macs} "
-              "MACs; RAMB36 counts a RAMB18 as half).", ""]
+    lines += ["", f"**{luts(total) / macs:.0f} LUTs per MAC** ({luts(total)} LUTs for {macs} "
+              "MACs; LUT here is logic and LUTRAM together, Vivado's Slice LUTs; RAMB36 "
+              "counts a RAMB18 as half).", ""]
     if missing:
         lines += [f"Not finished within {timeout} s, so missing from the total: "
                   f"{', '.join(missing)}.", ""]
@@ -217,7 +236,8 @@ def main(argv=None):
         row = f"| {name} | " + " | ".join(str(counts.get(c, 0)) for c in CELLS) + f" | {depth} |"
         lines.append(row)
         print(row)
-    lines += ["", "LUT counts all LUT1..LUT6; FD counts all flip-flop kinds; depth is the cell "
+    lines += ["", "LUT counts all LUT1..LUT6 (logic); LUTRAM the LUTs of distributed RAM and "
+              "shift registers (a RAM32M is 4); FD counts all flip-flop kinds; depth is the cell "
               "count of the longest combinational path (`ltp -noff`; a carry chain counts every "
               "CARRY4), a rough timing indicator only.", ""]
     if not args.no_whole:

@@ -6,7 +6,7 @@ import re
 from hw.config import small
 from hw.top import Top
 from hw.verilog import to_verilog
-from sim.resources import modules, units
+from sim.resources import cell_counts, luts, modules, units
 
 
 def test_units_of_the_small_top():
@@ -37,3 +37,13 @@ def test_units_of_the_small_top():
     verilog, boxes, _ = cut["wpu"]
     assert [re.sub(r"_[0-9a-f]{8}$", "", b) for b in boxes] == ["pe"]
     assert "input " in modules(verilog)[boxes[0]] and "always" not in modules(verilog)[boxes[0]]
+
+
+def test_cell_counts_take_the_last_stat_and_count_lutram_as_luts():
+    log = ("Printing statistics.\n     LUT6     99\n"            # an earlier stat: ignored
+           "Printing statistics.\n=== m ===\n   Number of cells: 20\n"
+           "     CARRY4   3\n     FDRE     5\n     FDSE     1\n     LUT2     4\n     LUT6     2\n"
+           "     RAM32M   2\n     RAM64X1D 1\n     SRLC32E  3\n     RAMB18E1 1\n     BUFG 1\n")
+    counts = cell_counts(log)
+    assert counts == {"CARRY4": 3, "FD": 6, "LUT": 6, "LUTRAM": 2 * 4 + 2 + 3, "RAMB18E1": 1}
+    assert luts(counts) == 6 + 13
