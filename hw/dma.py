@@ -13,7 +13,7 @@ command's lanes from lane 0 up, `units` valid lanes (all but possibly in the las
 SLVERR or DECERR, sets `error` (sticky until `clear`) with the command's address.
 """
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -96,16 +96,17 @@ class _R:
         self.data, self.resp, self.last = Signal(data_bits), Signal(2), Signal()
 
 
-def _join(m, hold, held, lanes, U, w, name):
-    """`held` lanes of hold, then `lanes` after them: 2U lanes (a lane shifter on held)."""
-    joined = [Signal(w, name=f"{name}{i}") for i in range(2 * U)]
-    with m.Switch(held):
-        for hv in range(U):
-            with m.Case(hv):
-                for i in range(2 * U):
-                    src = hold[i] if i < hv else (lanes[i - hv] if i - hv < U else 0)
-                    m.d.comb += joined[i].eq(src)
-    return joined
+def _rotate(m, lanes, amount, name):
+    """rot[t] = lanes[(t + amount) % U]: a barrel shifter, one 2:1 stage per bit of `amount`
+    (U a power of two), cheaper than a U:1 multiplexer per lane when lanes are narrow."""
+    U, w = len(lanes), len(lanes[0])
+    assert U & (U - 1) == 0, U
+    v = Cat(*lanes)
+    for k in range((U - 1).bit_length()):
+        step = Signal(U * w, name=f"{name}_s{k}")
+        m.d.comb += step.eq(Mux(amount[k], v.rotate_right((1 << k) * w), v))
+        v = step
+    return [v[t * w:(t + 1) * w] for t in range(U)]
 
 
 def _max_beats(buffer):
@@ -212,10 +213,15 @@ class DmaReader(Configured, wiring.Component):
         beat = [r.data[i * w:(i + 1) * w] for i in range(U)]
         skip = Mux(first, head.offset, 0)
         avail = U - skip
-        lanes = Array(beat + [0] * U)
-        # The beat's lanes after skipping the first `skip`, then placed after `held` lanes.
-        shifted = [lanes[i + skip] for i in range(U)]
-        joined = _join(m, hold, held, shifted, U, w, "joined")
+        # The held lanes, then the beat's after its first `skip`, as 2U lanes: lane i < U is
+        # hold[i] below `held`, then beat[i - held + skip]; lane U + i is beat[U + i - held
+        # + skip]; zero past the beat. Both come from one rotation of the beat.
+        rot = _rotate(m, beat, (skip - held)[:len(held)], "rot")
+        low = [Signal(w, name=f"low{i}") for i in range(U)]
+        high = [Signal(w, name=f"high{i}") for i in range(U)]
+        for i in range(U):
+            m.d.comb += [low[i].eq(Mux(i < held, hold[i], Mux(skip + i < U + held, rot[i], 0))),
+                         high[i].eq(Mux(skip + i < held, rot[i], 0))]
         total = held + avail
         remaining = Mux(first, head.lanes, left)
 
@@ -232,23 +238,23 @@ class DmaReader(Configured, wiring.Component):
             m.d.sync += first.eq(0)
             with m.If(r.resp != 0):
                 m.d.sync += [self.error.eq(1), self.error_addr.eq(head.addr)]
-            low = Cat(*joined[:U])
             with m.If(remaining <= total):
                 # The command ends in this beat.
                 m.d.comb += info.r_en.eq(1)
-                m.d.sync += [first.eq(1), held.eq(0), o.data.eq(low), self.o.valid.eq(1)]
+                m.d.sync += [first.eq(1), held.eq(0), o.data.eq(Cat(*low)),
+                             self.o.valid.eq(1)]
                 with m.If(remaining <= U):
                     m.d.sync += [o.units.eq(remaining), o.last.eq(1)]
                 with m.Else():
-                    m.d.sync += [o.units.eq(U), o.last.eq(0), extra.eq(Cat(*joined[U:])),
+                    m.d.sync += [o.units.eq(U), o.last.eq(0), extra.eq(Cat(*high)),
                                  extra_units.eq(remaining - U), extra_full.eq(1)]
             with m.Elif(total >= U):
-                m.d.sync += [o.data.eq(low), o.units.eq(U), o.last.eq(0),
+                m.d.sync += [o.data.eq(Cat(*low)), o.units.eq(U), o.last.eq(0),
                              self.o.valid.eq(1), left.eq(remaining - U), held.eq(total - U)]
-                m.d.sync += [hold[i].eq(joined[U + i]) for i in range(U)]
+                m.d.sync += [hold[i].eq(high[i]) for i in range(U)]
             with m.Else():
                 m.d.sync += [left.eq(remaining), held.eq(total)]
-                m.d.sync += [hold[i].eq(joined[i]) for i in range(U)]
+                m.d.sync += [hold[i].eq(low[i]) for i in range(U)]
 
 
 class DmaWriter(Configured, wiring.Component):
@@ -339,13 +345,14 @@ class DmaWriter(Configured, wiring.Component):
 
     def _beats(self, m, info, info_layout, U, unit):
         """Input words -> W beats: a command's first beat starts at its first lane; lanes
-        an input word brings beyond a beat wait for the next one."""
+        an input word brings beyond a beat wait for the next one. Lanes are held at the
+        beat lane they will take, so one rotation of each input word places it."""
         w = unit * 8
         head = Signal(info_layout)
         m.d.comb += head.eq(info.r_data)
         first = Signal(init=1)
         left = Signal(self._cfg.dram_addr_bits)
-        hold = [Signal(w, name=f"whold{i}") for i in range(U)]
+        hold = [Signal(w, name=f"whold{i}") for i in range(U)]     # by beat lane
         held = Signal(range(U))
 
         offset = Mux(first, head.offset, 0)
@@ -354,25 +361,26 @@ class DmaWriter(Configured, wiring.Component):
         m.d.comb += need.eq(Mux(remaining < U - offset, remaining, U - offset))
         word = self.i.payload
         lanes_in = [word.data[i * w:(i + 1) * w] for i in range(U)]
-        joined = _join(m, hold, held, lanes_in, U, w, "wjoined")
         from_hold = held >= need                            # no input word needed
         total = held + word.units
+        # The held lanes are beat lanes [offset, offset + held) (within one beat: a beat
+        # goes as soon as its lanes are there); the word's lane i goes to lane
+        # offset + held + i, past the beat's end into the next beat's first lanes.
+        at = Signal(range(U), name="w_at")
+        m.d.comb += at.eq(offset + held)
+        rot = _rotate(m, lanes_in, (U - at)[:len(at)], "wrot")
         # Beats formed here go to the framer (`_frame`: wlast) directly, or through the
         # store-and-forward FIFO.
         out_ready = Signal()
         can = info.r_rdy
         beat = can & (from_hold | (self.i.valid & (total >= need)))
         absorb = can & ~from_hold & self.i.valid & (total < need)
-        # The beat's lanes at their place: lane j holds joined[j - offset].
-        src = joined                                         # (from hold: the same lanes)
         placed = [Signal(w, name=f"wlane{j}") for j in range(U)]
         strb = Signal(U)
-        with m.Switch(offset):
-            for ov in range(U):
-                with m.Case(ov):
-                    for j in range(U):
-                        m.d.comb += placed[j].eq(src[j - ov] if j >= ov else 0)
+        held_lane = [Signal(name=f"wheld{j}") for j in range(U)]    # lane j is held
         for j in range(U):
+            m.d.comb += [held_lane[j].eq(j < at),
+                         placed[j].eq(Mux(held_lane[j], hold[j], rot[j]))]
             # (offset < U, so the last lane is never before it)
             after = (offset <= j) if j < U - 1 else 1
             m.d.comb += strb[j].eq(after & (j < offset + need))
@@ -382,18 +390,17 @@ class DmaWriter(Configured, wiring.Component):
         m.d.comb += self.i.ready.eq(take_word)
         with m.If(go):
             m.d.sync += [first.eq(0), left.eq(remaining - need)]
-            rest = Mux(from_hold, held, total) - need
-            m.d.sync += held.eq(rest)
-            with m.Switch(need):
-                for nv in range(U + 1):
-                    with m.Case(nv):
-                        m.d.sync += [hold[i].eq(joined[i + nv] if i + nv < 2 * U else 0)
-                                     for i in range(U)]
+            # The word's lanes past this beat start the next one, from its lane 0.
+            m.d.sync += held.eq(Mux(from_hold, held, total) - need)
+            m.d.sync += [hold[j].eq(rot[j]) for j in range(U)]
             with m.If(remaining == need):
                 m.d.comb += info.r_en.eq(1)
                 m.d.sync += [first.eq(1), held.eq(0)]
         with m.If(absorb):
-            m.d.sync += [held.eq(total)] + [hold[i].eq(joined[i]) for i in range(U)]
+            m.d.sync += held.eq(total)
+            for j in range(U):
+                with m.If(~held_lane[j]):
+                    m.d.sync += hold[j].eq(rot[j])
         return beat, out_ready, data, strobes
 
     def _frame(self, m, lengths, beat, out_ready, data, strobes):

@@ -15,9 +15,15 @@ from sim.tb.common import StreamPort, config, pack, pauses, rngs, run_stream, st
 SIZE = 1 << 16
 
 
+def lane_bytes(cfg):
+    """The lane the DMA moves: $ETA_DMA_LANE bytes (a writer built with that `lane_bytes`),
+    else the configuration's pe_cols."""
+    return int(os.environ.get("ETA_DMA_LANE", "0")) or cfg.pe_cols
+
+
 def commands(cfg, rnd, n):
     """(addr, bytes), lane-aligned: short ones, ones across 4 KiB, ones over 256 beats."""
-    unit, B = cfg.pe_cols, cfg.axi_bytes
+    unit, B = lane_bytes(cfg), cfg.axi_bytes
     out = []
     for i in range(n):
         kind = i % 4
@@ -40,8 +46,8 @@ def commands(cfg, rnd, n):
 
 def words_to_commands(cfg, got, cmds):
     """Check the output words against the commands; returns the bytes per command."""
-    lay = dma_word_layout(cfg)
-    unit = cfg.pe_cols
+    lay = dma_word_layout(cfg, lane_bytes(cfg))
+    unit = lane_bytes(cfg)
     out, cur = [], b""
     for bits in got:
         w = unpack(lay, bits)
@@ -114,7 +120,7 @@ async def errors(dut):
     dut.clear.value = 0
     await start(dut)
     lay = dma_cmd_layout(cfg)
-    unit = cfg.pe_cols
+    unit = lane_bytes(cfg)
 
     async def send(addr, n, words):
         return await run_stream(dut, StreamPort(dut, "cmd"), StreamPort(dut, "o"),
@@ -144,7 +150,7 @@ async def errors(dut):
 def words_of(cfg, payload, rnd):
     """A command's bytes as input words packed from lane 0; sometimes a word carries fewer
     lanes than it could (a producer's short word), the rest following."""
-    unit, U = cfg.pe_cols, cfg.axi_bytes // cfg.pe_cols
+    unit, U = lane_bytes(cfg), cfg.axi_bytes // lane_bytes(cfg)
     lanes = [payload[i:i + unit] for i in range(0, len(payload), unit)]
     out = []
     while lanes:
@@ -183,8 +189,8 @@ async def writes(dut, stalls):
         payload = bytes(rng.integers(0, 256, n, dtype="uint8"))
         want[addr:addr + n] = payload
         words += words_of(cfg, payload, rnd)
-    cmd_lay, word_lay = dma_cmd_layout(cfg), dma_word_layout(cfg)
-    unit = cfg.pe_cols
+    cmd_lay, word_lay = dma_cmd_layout(cfg), dma_word_layout(cfg, lane_bytes(cfg))
+    unit = lane_bytes(cfg)
 
     async def feed_cmds():
         for addr, n in cmds:
@@ -278,8 +284,8 @@ async def write_errors(dut):
     dut.cmd__valid.value = 0
     dut.i__valid.value = 0
     await start(dut)
-    unit, B = cfg.pe_cols, cfg.axi_bytes
-    cmd_lay, word_lay = dma_cmd_layout(cfg), dma_word_layout(cfg)
+    unit, B = lane_bytes(cfg), cfg.axi_bytes
+    cmd_lay, word_lay = dma_cmd_layout(cfg), dma_word_layout(cfg, lane_bytes(cfg))
 
     async def write(addr, n):
         await FallingEdge(dut.clk)
