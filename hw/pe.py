@@ -6,7 +6,7 @@ when a MAC starts a new sum, and which sums leave as output lanes; all are outpu
 here, every MAC busy on every beat, no cycle spent on a skipped input or an inserted zero.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -199,15 +199,9 @@ class Pe(Configured, wiring.Component):
         capture = pending & out_free
         m.d.comb += self.i.ready.eq(~pending | out_free)
 
-        lane_sums = [
-            Mux(pend_mac0 == 0, macs[0].sum, Mux(pend_mac0 == 1, macs[1].sum, macs[2].sum))
-            + Mux(pend_add2, macs[2].sum, 0),
-            Mux(pend_lane1 == 2, macs[2].sum, macs[1].sum),
-            macs[2].sum,
-        ]
         with m.If(capture):
-            for lane, total in enumerate(lane_sums):
-                value, ovf = saturate(m, total, cfg.acc_bits)
+            for lane, (value, ovf) in enumerate(self._lanes(m, macs, pend_mac0, pend_add2,
+                                                             pend_lane1)):
                 m.d.sync += [self.o.payload.lanes[lane].value.eq(value),
                              self.o.payload.lanes[lane].ovf.eq(ovf)]
             m.d.sync += [self.o.payload.count.eq(pend_count), self.o.valid.eq(1)]
@@ -221,3 +215,47 @@ class Pe(Configured, wiring.Component):
         with m.Elif(capture):
             m.d.sync += pending.eq(0)
         return m
+
+    def _lanes(self, m, macs, mac0, add2, lane1):
+        """The output lanes, each (value, ovf) = saturate(its sum): lane 0 MAC `mac0`'s sum,
+        plus MAC 2's when `add2` (FP stride 2); lane 1 MAC `lane1`'s; lane 2 MAC 2's.
+
+        Each MAC's overflow is found once and the lanes select sums already known to fit or
+        not, instead of clamping each lane's 48-bit selection. The stride-2 pair needs no
+        clamp and only a short adder: both sums restarted within the last two beats (MAC 2
+        every beat, the other on the beat before), three products at most, so the pair
+        fits product_bits + 2 bits (checked against acc_bits below)."""
+        cfg = self._cfg
+        acc, few = cfg.acc_bits, cfg.pint.product_bits + 2
+        sums = [mac.sum for mac in macs]
+        over = [Signal(name=f"over{k}") for k in range(LANES)]
+        for k, total in enumerate(sums):
+            m.d.comb += over[k].eq(total[acc - 1:] != total[-1].replicate(len(total) - acc + 1))
+
+        def pick(sel, ks):
+            """(low acc bits, over, sign) of MAC ks[sel] (sel counts over ks)."""
+            low, ovr, sign = sums[ks[-1]][:acc], over[ks[-1]], sums[ks[-1]][-1]
+            for i in reversed(range(len(ks) - 1)):
+                k = ks[i]
+                low = Mux(sel == i, sums[k][:acc], low)
+                ovr = Mux(sel == i, over[k], ovr)
+                sign = Mux(sel == i, sums[k][-1], sign)
+            return low, ovr, sign
+
+        def clamp(low, ovr, sign):
+            return Mux(ovr, Cat((~sign).replicate(acc - 1), sign), low).as_signed(), ovr
+
+        lanes = [clamp(*pick(mac0, [0, 1, 2])),
+                 clamp(*pick(lane1 == 2, [1, 2])),
+                 clamp(*pick(0, [2]))]
+        if few <= acc:
+            pair = Mux(mac0[0], sums[1][:few], sums[0][:few]).as_signed() \
+                + sums[2][:few].as_signed()
+            value, ovf = lanes[0]
+            lanes[0] = (Mux(add2, pair, value), ~add2 & ovf)
+        else:       # (a configuration whose products are wide: the general sum)
+            total = Mux(mac0 == 0, sums[0], Mux(mac0 == 1, sums[1], sums[2])) \
+                + Mux(add2, sums[2], 0)
+            lanes[0] = saturate(m, total, acc)
+        return lanes
+

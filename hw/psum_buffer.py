@@ -75,7 +75,11 @@ class PsumBuffer(Configured, wiring.Component):
         with m.If(adv):
             m.d.sync += [s1.eq(self.acc.payload), s1_valid.eq(take_acc), rd_s1.eq(take_rd)]
             with m.If(take_rd):
-                m.d.sync += s1.addr.eq(self.rd.payload)
+                # A read goes down the accumulation path as an add of zero that is not
+                # written back: its sums come out as they are, with no second output
+                # multiplexer per lane (the registers' synchronous reset clears the lanes).
+                m.d.sync += [s1.addr.eq(self.rd.payload), s1.first.eq(0), s1.emit.eq(0),
+                             s1.lanes.eq(0)]
 
         # Forwarding: the last sums written, per lane, and where.
         last_addr = Signal(cfg.psum_bits)
@@ -99,13 +103,11 @@ class PsumBuffer(Configured, wiring.Component):
             ]
             with m.If(adv & s1_valid):
                 m.d.sync += last.eq(new)
-            # Out: a read's sum, or an emitting accumulation's new one.
-            shown = Signal(word, name=f"shown{lane}")
-            m.d.comb += shown.eq(Mux(s1_valid, new, old))
-            value, over = saturate(m, shown.sum, cfg.acc_bits)
+            # Out: an emitting accumulation's new sum, or a read's (its old one plus zero).
+            value, over = saturate(m, new.sum, cfg.acc_bits)
             out = Signal(psum_lane_layout(cfg), name=f"out{lane}")    # (o is all lanes')
             with m.If(adv):
-                m.d.sync += [out.value.eq(value), out.ovf.eq(shown.ovf | over)]
+                m.d.sync += [out.value.eq(value), out.ovf.eq(new.ovf | over)]
             outs.append(out)
         m.d.comb += self.o.payload.eq(Cat(*outs))
         with m.If(adv):

@@ -15,21 +15,26 @@ def random_codes(rng, fmt, n):
     return rng.integers(0, 1 << fmt.k, n)
 
 
-def make_job(rng, mode, fmt, rows):
-    """Beats and expected transfers for `rows` rows in one pattern (WG: one accumulation)."""
+def make_job(rng, mode, fmt, rows, lengths=None, codes=None):
+    """Beats and expected transfers for `rows` rows in one pattern (WG: one accumulation).
+    lengths: (lo, hi) of a padded row's length; codes(kind, shape): the codes of "x", "w"
+    or "e" (random by default)."""
     ph, s, k = mode
-    w = random_codes(rng, fmt, 3)
+    lo, hi = lengths or (k + 1, 40)
+    if codes is None:
+        codes = lambda kind, shape: rng.integers(0, 1 << fmt.k, shape)
+    w = codes("w", 3)
     tw = pint.decode(w, fmt)
     beats, want = [], []
     wg_sum = None
     for r in range(rows):
-        n = int(rng.integers(k + 1, 40))                   # padded row length
-        x = random_codes(rng, fmt, n)
+        n = int(rng.integers(lo, hi))                      # padded row length
+        x = codes("x", n)
         tx = pint.decode(x, fmt)
         first, last = r == 0, r == rows - 1
         if ph == pe.Phase.WG:
             n_out = conv.out_size(n, k, s, 0)
-            e = random_codes(rng, fmt, n_out) if k == 3 else random_codes(rng, fmt, (3, n))
+            e = codes("e", n_out) if k == 3 else codes("e", (3, n))
             te = pint.decode(e, fmt)
             beats += pe.beats_for(mode, x, e.tolist(), first, last)
             got = np.array(pe.expected_for(mode, tx, t_e=te)[0])
@@ -43,7 +48,8 @@ def make_job(rng, mode, fmt, rows):
     return w, beats, want
 
 
-async def run_mode(dut, mode, idle, backpressure, salt):
+async def run_mode(dut, mode, idle, backpressure, salt, jobs=None):
+    """jobs(rng, cfg): the jobs to run (4 random ones by default)."""
     cfg = config()
     rnd, rng = rngs(salt)
     await start(dut)
@@ -51,8 +57,10 @@ async def run_mode(dut, mode, idle, backpressure, salt):
                                               "stride2": int(mode.stride == 2),
                                               "k1": int(mode.k == 1)})
     beat_layout, result_layout = pe_beat_layout(cfg), pe_result_layout(cfg)
-    for job in range(4):
-        w, beats, want = make_job(rng, mode, cfg.pint, int(rng.integers(1, 4)))
+    if jobs is None:
+        jobs = lambda rng, cfg: [make_job(rng, mode, cfg.pint, int(rng.integers(1, 4)))
+                                 for _ in range(4)]
+    for job, (w, beats, want) in enumerate(jobs(rng, cfg)):
         await FallingEdge(dut.clk)
         dut.w.value = pack(beat_layout["e"].shape, [int(c) for c in w])
         dut.w_load.value = 1
@@ -88,3 +96,20 @@ async def run_mode(dut, mode, idle, backpressure, salt):
                                            ("regular", "random")])
 async def pe_pattern(dut, mode, stalls):
     await run_mode(dut, mode, *stalls, salt=pe.MODES.index(mode) * 7 + STALLS.index(stalls[0]))
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=[m for m in pe.MODES if m.phase == pe.Phase.WG], sign=[1, -1],
+                    stalls=[("none", "none"), ("random", "random")])
+async def pe_wg_clamps(dut, mode, sign, stalls):
+    """WG sums far past acc_bits (codes of the largest magnitude, products of one sign, long
+    rows): every lane clamps to its rail with its flag; then a random job, unclamped."""
+    def jobs(rng, cfg):
+        t = pint.decode(np.arange(1 << cfg.pint.k), cfg.pint)
+        big, small = int(np.argmax(t)), int(np.argmin(t))
+        pick = lambda kind, shape: np.full(shape, small if kind == "e" and sign < 0 else big)
+        return [make_job(rng, mode, cfg.pint, 3, lengths=(100, 120), codes=pick),
+                make_job(rng, mode, cfg.pint, 2)]
+    await run_mode(dut, mode, *stalls, salt=100 + pe.MODES.index(mode) * 4 + (sign < 0) * 2
+                   + STALLS.index(stalls[0]), jobs=jobs)
+
