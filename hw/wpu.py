@@ -95,14 +95,19 @@ class Wpu(Configured, wiring.Component):
                     pe.o.ready.eq(out_free & all_valid),
                 ]
 
-        # Row accumulator. colsum[r] = a PE row's lanes summed over its columns.
-        width = cfg.acc_bits + (rows * cols).bit_length()
+        # Row accumulator. colsum[r] = a PE row's lanes summed over its columns. Only FP and
+        # BP read it, whose PE lanes are at most three products each (`hw.pe`): when all
+        # rows x cols of them fit acc_bits, the sums are exact in `width` bits, never
+        # clamped and never flagged.
+        exact = exact_bits(cfg)
+        width = exact or cfg.acc_bits + (rows * cols).bit_length()
         lane_layout = data.StructLayout({"value": signed(width), "ovf": 1})
 
         def add(terms):
             total = Signal(lane_layout)
-            m.d.comb += [total.value.eq(sum(t.value for t in terms)),
-                         total.ovf.eq(any_of(t.ovf for t in terms))]
+            m.d.comb += total.value.eq(sum(t.value[:width].as_signed() for t in terms))
+            if not exact:
+                m.d.comb += total.ovf.eq(any_of(t.ovf for t in terms))
             return total
 
         def masked(term, keep):
@@ -134,7 +139,7 @@ class Wpu(Configured, wiring.Component):
                             [colsum[0][lane]] + [masked(colsum[q][lane], merge[q])
                                                  for q in range(1, rows)]
                         merged = add(terms)
-                        value, sat = saturate(m, merged.value, cfg.acc_bits)
+                        value, sat = saturate(m, merged.value, cfg.acc_bits)    # (exact: none)
                         m.d.comb += [
                             cell.lanes[lane].value.eq(Mux(is_wg, direct.lanes[lane].value,
                                                           value)),
@@ -152,6 +157,14 @@ class Wpu(Configured, wiring.Component):
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         return m
+
+
+def exact_bits(cfg):
+    """Bits that hold any FP or BP sum of a WPU exactly (pe_rows x pe_cols PE lanes of at
+    most three products of decoded values), or None when that is more than acc_bits."""
+    most = cfg.pe_rows * cfg.pe_cols * 3 * cfg.pint.t_min ** 2
+    bits = most.bit_length() + 1
+    return bits if bits <= cfg.acc_bits else None
 
 
 def _mode_table():
