@@ -220,7 +220,8 @@ class DmaReader(Configured, wiring.Component):
         low = [Signal(w, name=f"low{i}") for i in range(U)]
         high = [Signal(w, name=f"high{i}") for i in range(U)]
         for i in range(U):
-            m.d.comb += [low[i].eq(Mux(i < held, hold[i], Mux(skip + i < U + held, rot[i], 0))),
+            is_held = (i < held) if i < U - 1 else 0        # (held < U)
+            m.d.comb += [low[i].eq(Mux(is_held, hold[i], Mux(skip + i < U + held, rot[i], 0))),
                          high[i].eq(Mux(skip + i < held, rot[i], 0))]
         total = held + avail
         remaining = Mux(first, head.lanes, left)
@@ -379,7 +380,7 @@ class DmaWriter(Configured, wiring.Component):
         strb = Signal(U)
         held_lane = [Signal(name=f"wheld{j}") for j in range(U)]    # lane j is held
         for j in range(U):
-            m.d.comb += [held_lane[j].eq(j < at),
+            m.d.comb += [held_lane[j].eq((j < at) if j < U - 1 else 0),     # (at < U)
                          placed[j].eq(Mux(held_lane[j], hold[j], rot[j]))]
             # (offset < U, so the last lane is never before it)
             after = (offset <= j) if j < U - 1 else 1
