@@ -1,12 +1,13 @@
-"""Division (paper Fig. 10a): a / d ~ q 2^e for positive words, pipelined.
+"""Division (paper Fig. 10a): a / d ~ q 2^e for positive words, one quotient bit a cycle.
 
 Both operands are normalized to norm_bits (a_n = floor(a 2^norm / 2^bitlen(a))), then a
-restoring divider delivers q = floor(a_n 2^r / d_n), one quotient bit per stage (r + 1
-stages, r = recip_bits), and e = bitlen(a) - bitlen(d) - r. Bit-exact with
-`sim.golden.acore.op_div`; a new division may enter every cycle.
+restoring divider delivers q = floor(a_n 2^r / d_n), one quotient bit per cycle on one
+subtractor (r + 1 steps, r = recip_bits), and e = bitlen(a) - bitlen(d) - r. Bit-exact with
+`sim.golden.acore.op_div`. The APU divides once per channel and waits for the quotient, so
+one stage used r + 1 times replaces a pipeline of r + 1 (1.8K LUTs and 1.5K FFs each).
 """
 
-from amaranth.hdl import Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -25,7 +26,10 @@ def bitlen(m, value, width):
 
 
 class Divider(Configured, wiring.Component):
-    """`valid` with a, d in; `q`, `e` and `done` come out `latency` cycles later."""
+    """`valid` with a, d in; `q`, `e` and `done` (one cycle) come out `latency` cycles later.
+
+    One division at a time: a `valid` while one runs starts over with the new operands.
+    """
 
     def __init__(self, cfg):
         f = cfg.acore
@@ -43,32 +47,31 @@ class Divider(Configured, wiring.Component):
         f = self._cfg.acore
         w, nb, r = f.word_bits - 1, f.norm_bits, f.recip_bits
 
-        # Stage 0: normalize both operands to nb bits, top bit set.
+        num = Signal(unsigned(nb + r + 1))      # the remainder, from a_n 2^r down
+        dsh = Signal(unsigned(nb + r))          # d_n 2^i at step i = r .. 0
+        left = Signal(range(r + 2))             # steps still to run
+        fits = Signal()
+        m.d.comb += fits.eq(num >= dsh)
         la, ld = bitlen(m, self.a, w), bitlen(m, self.d, w)
-        num = Signal(unsigned(nb + r + 1))
-        den = Signal(unsigned(nb))
-        e = Signal(signed(8))
-        v = Signal()
-        m.d.sync += [
-            num.eq(((self.a << nb) >> la) << r),
-            den.eq((self.d << nb) >> ld),
-            e.eq(la - ld - r),
-            v.eq(self.valid),
-        ]
-        # Stages 1 .. r+1: one quotient bit each, most significant first.
-        q = Const(0, unsigned(r + 1))
-        # Every stage carries its own divisor: the next division is one stage behind.
-        for i in range(r, -1, -1):
-            num2, den2 = Signal.like(num, name=f"num{i}"), Signal.like(den, name=f"den{i}")
-            q2, e2, v2 = (Signal(unsigned(r + 1), name=f"q{i}"), Signal.like(e, name=f"e{i}"),
-                          Signal(name=f"v{i}"))
-            fits = Signal(name=f"fits{i}")
-            m.d.comb += fits.eq(num >= (den << i))
+        with m.If(self.valid):
+            # Normalize both operands to nb bits, top bit set.
             m.d.sync += [
-                num2.eq(num - (den << i) * fits),
-                q2.eq(q | (fits << i)),
-                den2.eq(den), e2.eq(e), v2.eq(v),
+                num.eq(((self.a << nb) >> la) << r),
+                dsh.eq(((self.d << nb) >> ld) << r),
+                self.e.eq(la - ld - r),
+                self.q.eq(0),
+                left.eq(r + 1),
+                self.done.eq(0),
             ]
-            num, den, q, e, v = num2, den2, q2, e2, v2
-        m.d.comb += [self.q.eq(q), self.e.eq(e), self.done.eq(v)]
+        with m.Elif(left != 0):
+            # One quotient bit, most significant first.
+            m.d.sync += [
+                num.eq(Mux(fits, num - dsh, num)),
+                self.q.eq(Cat(fits, self.q[:-1])),
+                dsh.eq(dsh >> 1),
+                left.eq(left - 1),
+                self.done.eq(left == 1),
+            ]
+        with m.Else():
+            m.d.sync += self.done.eq(0)
         return m
