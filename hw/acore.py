@@ -17,7 +17,7 @@ from .apu import Apu, apu_in_layout, apu_out_layout
 from .apu_programs import rom
 from .config import Configured
 from .convert import PintConverter
-from .lockstep import any_of, fan_out, gather
+from .lockstep import any_of, fan_out, gather, stages
 from .pint import pint_layout
 from .reuse import Reused
 
@@ -92,12 +92,16 @@ class ACore(Configured, wiring.Component):
         raw_in = stream.Signature(data.ArrayLayout(apu_out_layout(cfg), cfg.apus)).create()
         fan_out(m, joined, [c.i for c in convs] + [raw_in])
         m.d.comb += raw_in.payload.eq(joined.payload)
-        # The raw register has the converters' handshake, so the lanes stay in step.
-        m.d.comb += raw_in.ready.eq(~raw.valid | raw.ready)
-        with m.If(raw_in.valid & raw_in.ready):
-            m.d.sync += [raw.payload.eq(raw_in.payload), raw.valid.eq(1)]
-        with m.Elif(raw.ready):
-            m.d.sync += raw.valid.eq(0)
+        # The raw registers have the converters' handshake, so the lanes stay in step.
+        ready, load, valid = stages(m, raw_in.valid, raw.ready, PintConverter.STAGES, "raw")
+        m.d.comb += [raw_in.ready.eq(ready), raw.valid.eq(valid[-1])]
+        held = raw_in.payload
+        for j in range(PintConverter.STAGES):
+            reg = Signal.like(raw.payload, name=f"raw{j}") if j < PintConverter.STAGES - 1 \
+                else raw.payload
+            with m.If(load[j]):
+                m.d.sync += reg.eq(held)
+            held = reg
         for k in range(cfg.apus):
             c0, c1 = convs[2 * k], convs[2 * k + 1]
             m.d.comb += [
@@ -113,7 +117,7 @@ class ACore(Configured, wiring.Component):
         # Busy until the last result has left: an APU may be done while its last words
         # still wait in the converters (the raw register is in step with them) under
         # backpressure on `o`.
-        m.d.comb += self.busy.eq(any_of([a.busy for a in apus] + [joined.valid, raw.valid]))
+        m.d.comb += self.busy.eq(any_of([a.busy for a in apus] + [joined.valid] + valid))
 
         shift = convs[0].next_shift
         for c in convs[2::2]:

@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import Configured
 from .lfsr import Lfsr
+from .lockstep import stages
 from .pint import pint_layout, uniform
 
 __all__ = ["PintConverter", "NEAREST_EVEN", "STOCHASTIC"]
@@ -19,7 +20,7 @@ NEAREST_EVEN, STOCHASTIC = 0, 1
 
 
 class PintConverter(Configured, wiring.Component):
-    """Stream converter, one value per cycle, one register stage.
+    """Stream converter, one value per cycle, `STAGES` register stages.
 
     `shift` and `stochastic` are held stable during a pass. In stochastic mode each accepted
     value takes one LFSR draw; `seed_load` reseeds. `clear_max` restarts the tracker (the
@@ -38,6 +39,8 @@ class PintConverter(Configured, wiring.Component):
             "next_shift": Out(cfg.shift_bits),
         })
 
+    STAGES = 2
+
     def elaborate(self, platform):
         m = Module()
         cfg, fmt = self._cfg, self._cfg.pint
@@ -50,7 +53,13 @@ class PintConverter(Configured, wiring.Component):
             lfsr.next.eq(accept & self.stochastic),
         ]
 
-        # Segment from the integer part: the grid's spacing around x / 2^shift.
+        # Two register stages (`STAGES`): the segment, shift and rounding bias of x, then the
+        # rounding add, the saturation and the code. Each is about half of the 105-cell
+        # path one stage had (docs/area.md).
+        ready, load, valid = stages(m, self.i.valid, self.o.ready, self.STAGES, "conv")
+        m.d.comb += [self.i.ready.eq(ready), self.o.valid.eq(valid[1])]
+
+        # Stage 1. Segment from the integer part: the grid's spacing around x / 2^shift.
         floor = Signal(signed(cfg.acc_bits))
         m.d.comb += floor.eq(x >> self.shift)
         lo_a, hi_a = fmt.low_range
@@ -74,21 +83,28 @@ class PintConverter(Configured, wiring.Component):
         # Stochastic: r = (rnd << p) >> round_bits, uniform over [0, 2^p) when p <= round_bits.
         sto_bias = Signal(unsigned(max_p + 1))
         m.d.comb += sto_bias.eq((lfsr.rnd << p) >> cfg.round_bits)
-        q = Signal(signed(xw.shape().width + 1))
-        m.d.comb += q.eq((xw + Mux(self.stochastic, sto_bias, rne_bias)) >> p)
 
+        s_x, s_bias = Signal.like(xw, name="s_x"), Signal.like(rne_bias, name="s_bias")
+        s_p, s_seg = Signal.like(p, name="s_p"), Signal.like(seg, name="s_seg")
+        with m.If(load[0]):
+            m.d.sync += [s_x.eq(xw), s_bias.eq(Mux(self.stochastic, sto_bias, rne_bias)),
+                         s_p.eq(p), s_seg.eq(seg)]
+
+        # Stage 2.
+        q = Signal(signed(xw.shape().width + 1))
+        m.d.comb += q.eq((s_x + s_bias) >> s_p)
         # Only the coarsest segment can leave its v range; lower segments may round up onto
         # the first point of the next one (8 -> 1 x 2^d, 512 -> 8 x 2^(k-2)), still on the grid.
         vmax = (1 << (fmt.k - 2)) - 1
         qs = Signal(signed(fmt.k))
-        with m.If((seg == fmt.k - 2) & (q > vmax)):
+        with m.If((s_seg == fmt.k - 2) & (q > vmax)):
             m.d.comb += qs.eq(vmax)
-        with m.Elif((seg == fmt.k - 2) & (q < -vmax - 1)):
+        with m.Elif((s_seg == fmt.k - 2) & (q < -vmax - 1)):
             m.d.comb += qs.eq(-vmax - 1)
         with m.Else():
             m.d.comb += qs.eq(q)
         t = Signal(signed(fmt.t_bits))
-        m.d.comb += t.eq(qs << seg)
+        m.d.comb += t.eq(qs << s_seg)
 
         # Two detectors on t choose the canonical field.
         t_low = uniform(t[fmt.d:])
@@ -100,13 +116,8 @@ class PintConverter(Configured, wiring.Component):
             m.d.comb += [code.v.eq(t[fmt.d:fmt.d + fmt.v_bits]), code.flag.eq(1)]
         with m.Else():
             m.d.comb += code.v.eq(t[fmt.k - 2:fmt.k - 2 + fmt.v_bits])
-
-        # Output register: a new value may enter whenever the register is empty or draining.
-        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
-        with m.If(accept):
-            m.d.sync += [self.o.payload.eq(code), self.o.valid.eq(1)]
-        with m.Elif(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
+        with m.If(load[1]):
+            m.d.sync += self.o.payload.eq(code)
 
         # Max-abs tracker and the shift it implies: max(0, bitlen(max_abs - 1) - (t_bits - 1)).
         mag = Signal(cfg.acc_bits)
