@@ -26,6 +26,7 @@ from .input_buffer import InputBuffer, ibuf_write_layout
 from .isa.modes import LANES, Phase
 from .isa.tile import ccore_tile_layout
 from .lockstep import all_of, any_of
+from .pe import saturated, sum_lane_layout
 from .psum_buffer import PsumBuffer, psum_lane_layout
 from .reuse import Reused
 from .weight_buffer import WeightBuffer, wbuf_write_layout
@@ -308,13 +309,20 @@ class CCore(Configured, wiring.Component):
                         lane = Signal(psum_lane_layout(cfg), name=f"lane{k}_{w}_{r}_{l}")
                         with m.If(res.wg):
                             if w == 0:      # (WG: WPU wg_w's column wg_c into WPU 0's lanes)
+                                # The PEs leave WG sums unsaturated; saturating here takes
+                                # 72 clamps instead of one per MAC (1,728 for the VC709).
+                                pick = Signal(sum_lane_layout(cfg), name=f"wg{k}_{r}_{l}")
                                 with m.Switch(Cat(wg_c, wg_w)):
                                     for ww in range(W):
                                         for c in range(P):
                                             with m.Case(c | (ww << len(wg_c))):
-                                                m.d.comb += lane.eq(out(k, ww, r, c, l))
+                                                m.d.comb += pick.eq(out(k, ww, r, c, l))
+                                m.d.comb += [lane.value.eq(saturated(pick)),
+                                             lane.ovf.eq(pick.ovf)]
                         with m.Else():
-                            m.d.comb += lane.eq(out(k, w, r, 0, l))
+                            # (FP, BP: merged sums, saturated by their WPU)
+                            m.d.comb += [lane.value.eq(out(k, w, r, 0, l).value),
+                                         lane.ovf.eq(out(k, w, r, 0, l).ovf)]
                         lanes.append(lane)
         m.d.comb += acc.lanes.eq(Cat(*lanes))
         last = done == res.total - 1

@@ -156,8 +156,9 @@ class EtaConfig:
         _check_int("EtaConfig", "pe_rows", self.pe_rows, 3, 3)
         _check_int("EtaConfig", "pe_cols", self.pe_cols, 1, 64)
         _check_int("EtaConfig", "macs_per_pe", self.macs_per_pe, 3, 3)
-        # The accumulator must hold at least one full product, and stay a DSP48-friendly size.
-        _check_int("EtaConfig", "acc_bits", self.acc_bits, self.pint.product_bits, 48)
+        # The accumulator holds three full products (a PE's FP or BP lane, which then never
+        # clamps: `hw.pe`), and stays a DSP48-friendly size.
+        _check_int("EtaConfig", "acc_bits", self.acc_bits, self.pint.product_bits + 2, 48)
         _check_int("EtaConfig", "mac_bits", self.mac_bits, self.acc_bits, 48)
         _check_int("EtaConfig", "psum_sum_bits", self.psum_sum_bits, self.acc_bits,
                    self.mac_bits)

@@ -12,10 +12,11 @@ from amaranth.lib.wiring import In, Out
 
 from .config import Configured
 from .isa.modes import LANES, Phase, pe_mode_layout
-from .mac import PintMac, saturate
+from .mac import PintMac
 from .pint import pint_layout
 
-__all__ = ["pe_beat_layout", "pe_result_layout", "Pe"]
+__all__ = ["pe_beat_layout", "pe_route_layout", "sum_lane_layout", "saturated",
+           "pe_result_layout", "route_lanes", "Pe"]
 
 
 def pe_beat_layout(cfg):
@@ -29,9 +30,47 @@ def pe_beat_layout(cfg):
     })
 
 
+def pe_route_layout():
+    """Which MAC sums make a pattern's output lanes (`route_lanes`): lane 0 is MAC `mac0`'s
+    sum, plus MAC 2's when `add2` (FP stride 2); lane 1 MAC 1's, or MAC 2's when
+    `lane1_mac2`; lane 2 MAC 2's."""
+    return data.StructLayout({"mac0": range(LANES), "add2": 1, "lane1_mac2": 1})
+
+
+def sum_lane_layout(cfg):
+    """A sum before saturation: `value` its low acc_bits; `ovf` set when it does not fit,
+    and then it saturates to the rail of `neg` (`saturated`)."""
+    return data.StructLayout({"value": signed(cfg.acc_bits), "ovf": 1, "neg": 1})
+
+
+def saturated(lane):
+    """A `sum_lane_layout` view's saturated value: the rail of `neg` when `ovf`."""
+    acc = len(lane.value)
+    return Mux(lane.ovf, Cat((~lane.neg).replicate(acc - 1), lane.neg), lane.value).as_signed()
+
+
 def pe_result_layout(cfg):
-    lane = data.StructLayout({"value": signed(cfg.acc_bits), "ovf": 1})
-    return data.StructLayout({"lanes": data.ArrayLayout(lane, LANES), "count": range(LANES + 1)})
+    """`sums`: each MAC's sum (`sum_lane_layout`: saturating it is left to the WG drain,
+    which takes one PE column at a time); `route` makes the pattern's `count` output lanes
+    of them. The WPU routes after summing a row's columns (all its PEs share the route),
+    so no PE pays for lane multiplexers, the pair adder or the clamps."""
+    return data.StructLayout({"sums": data.ArrayLayout(sum_lane_layout(cfg), LANES),
+                              "route": pe_route_layout(), "count": range(LANES + 1)})
+
+
+def route_lanes(sums, route):
+    """The output lanes [(value, ovf)] of three MAC lanes `sums` [(value, ovf)] by `route`
+    (a `pe_route_layout` view). Linear in the sums, so routing the column sums of PEs that
+    share a route equals summing their routed lanes. A pair is at most three products
+    (`Pe`), so its sum needs one bit more than the wider part and never clamps."""
+    (v0, f0), (v1, f1), (v2, f2) = sums
+    mac0 = route.mac0
+    first = Mux(mac0 == 0, v0, Mux(mac0 == 1, v1, v2))
+    first_ovf = Mux(mac0 == 0, f0, Mux(mac0 == 1, f1, f2))
+    pair = Mux(mac0[0], v1, v0) + v2
+    return [(Mux(route.add2, pair, first), ~route.add2 & first_ovf),
+            (Mux(route.lane1_mac2, v2, v1), Mux(route.lane1_mac2, f2, f1)),
+            (v2, f2)]
 
 
 def _case(m, value, count):
@@ -99,10 +138,10 @@ class Pe(Configured, wiring.Component):
         first = [Signal(name=f"first{j}") for j in range(LANES)]
         period = Signal(range(4))
         emit = Signal()
-        # lane 0 = one MAC's sum (+ MAC 2's for FP stride 2); lane 1 = MAC 1 or 2; lane 2 = MAC 2
+        # The route (`pe_route_layout`) of the lanes a beat emits.
         lane0_mac = Signal(range(LANES))
         lane0_add2 = Signal()
-        lane1_mac = Signal(range(LANES))
+        lane1_mac2 = Signal()
         count = Signal(range(LANES + 1))
 
         def set_mac(j, a, b, f):
@@ -112,7 +151,7 @@ class Pe(Configured, wiring.Component):
             """WG patterns: each MAC sums one product per beat between first and last."""
             for j, (a, b) in enumerate(a_b_pairs):
                 set_mac(j, a, b, beat.first)
-            m.d.comb += [period.eq(1), emit.eq(beat.last), lane1_mac.eq(1), count.eq(3)]
+            m.d.comb += [period.eq(1), emit.eq(beat.last), count.eq(3)]
 
         mode = self.mode
         with m.If(mode.k1 & (mode.phase == Phase.WG)):
@@ -122,7 +161,7 @@ class Pe(Configured, wiring.Component):
             # 1x1 FP/BP: x broadcast, three output channels' weights, one product each.
             for j in range(LANES):
                 set_mac(j, X0, W0 + j, 1)
-            m.d.comb += [period.eq(1), emit.eq(1), lane1_mac.eq(1), count.eq(3)]
+            m.d.comb += [period.eq(1), emit.eq(1), count.eq(3)]
         with m.Elif(mode.phase == Phase.WG):
             with m.If(mode.stride2):
                 # dw[u] = sum_j e[j] x[2j+u]: even and odd inputs, the previous error.
@@ -141,7 +180,7 @@ class Pe(Configured, wiring.Component):
                             b = Mux(mode.phase == Phase.BP, W2 - tap, W0 + tap)
                             set_mac(j, X0, b, tap == 0)
                         m.d.comb += lane0_mac.eq((p + 1) % 3)
-            m.d.comb += [period.eq(3), emit.eq(cnt_now == 2), lane1_mac.eq(1), count.eq(1)]
+            m.d.comb += [period.eq(3), emit.eq(cnt_now == 2), count.eq(1)]
         with m.Elif(mode.phase == Phase.FP):
             # Stride 2, two inputs per beat: MACs 0/1 alternate on the even part
             # w0 x[2j] + w2 x[2j+2], MAC 2 takes the odd part w1 x[2j+1] one beat late.
@@ -152,7 +191,7 @@ class Pe(Configured, wiring.Component):
                         set_mac(1 - p, X0, W2, 0)
                         set_mac(2, X1P, W1, 1)
                         m.d.comb += [lane0_mac.eq(1 - p), lane0_add2.eq(1)]
-            m.d.comb += [period.eq(2), emit.eq(cnt_now != 0), lane1_mac.eq(1), count.eq(1)]
+            m.d.comb += [period.eq(2), emit.eq(cnt_now != 0), count.eq(1)]
         with m.Else():
             # BP stride 2, one error per beat, two outputs per beat: even outputs
             # w0 e[n] + w2 e[n-1] alternate on MACs 0/1, odd outputs w1 e[n] on MAC 2.
@@ -162,7 +201,7 @@ class Pe(Configured, wiring.Component):
                         set_mac(p, X0, W0, cnt_now == 0)
                         set_mac(1 - p, X0, W2, 1)
                         set_mac(2, X0, W1, 1)
-                        m.d.comb += [lane0_mac.eq(p), lane1_mac.eq(2)]
+                        m.d.comb += [lane0_mac.eq(p), lane1_mac2.eq(1)]
             m.d.comb += [period.eq(2), emit.eq(1), count.eq(2)]
 
         with m.If(accept):
@@ -191,71 +230,40 @@ class Pe(Configured, wiring.Component):
         # next beat (the sums are read before that beat overwrites them). A beat waits while
         # results are pending and the output register is full.
         pending = Signal()
-        pend_mac0 = Signal(range(LANES))
-        pend_add2 = Signal()
-        pend_lane1 = Signal(range(LANES))
+        pend_route = Signal(pe_route_layout())
         pend_count = Signal(range(LANES + 1))
         out_free = ~self.o.valid | self.o.ready
         capture = pending & out_free
         m.d.comb += self.i.ready.eq(~pending | out_free)
 
         with m.If(capture):
-            for lane, (value, ovf) in enumerate(self._lanes(m, macs, pend_mac0, pend_add2,
-                                                             pend_lane1)):
-                m.d.sync += [self.o.payload.lanes[lane].value.eq(value),
-                             self.o.payload.lanes[lane].ovf.eq(ovf)]
-            m.d.sync += [self.o.payload.count.eq(pend_count), self.o.valid.eq(1)]
+            for k, (value, ovf, neg) in enumerate(self._sums(m, macs)):
+                m.d.sync += [self.o.payload.sums[k].value.eq(value),
+                             self.o.payload.sums[k].ovf.eq(ovf),
+                             self.o.payload.sums[k].neg.eq(neg)]
+            m.d.sync += [self.o.payload.route.eq(pend_route),
+                         self.o.payload.count.eq(pend_count), self.o.valid.eq(1)]
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
 
         with m.If(accept & emit):
-            m.d.sync += [pending.eq(1), pend_mac0.eq(lane0_mac), pend_add2.eq(lane0_add2),
-                         pend_lane1.eq(lane1_mac),
+            m.d.sync += [pending.eq(1), pend_route.mac0.eq(lane0_mac),
+                         pend_route.add2.eq(lane0_add2), pend_route.lane1_mac2.eq(lane1_mac2),
                          pend_count.eq(count)]
         with m.Elif(capture):
             m.d.sync += pending.eq(0)
         return m
 
-    def _lanes(self, m, macs, mac0, add2, lane1):
-        """The output lanes, each (value, ovf) = saturate(its sum): lane 0 MAC `mac0`'s sum,
-        plus MAC 2's when `add2` (FP stride 2); lane 1 MAC `lane1`'s; lane 2 MAC 2's.
-
-        Each MAC's overflow is found once and the lanes select sums already known to fit or
-        not, instead of clamping each lane's 48-bit selection. The stride-2 pair needs no
-        clamp and only a short adder: both sums restarted within the last two beats (MAC 2
-        every beat, the other on the beat before), three products at most, so the pair
-        fits product_bits + 2 bits (checked against acc_bits below)."""
-        cfg = self._cfg
-        acc, few = cfg.acc_bits, cfg.pint.product_bits + 2
-        sums = [mac.sum for mac in macs]
-        over = [Signal(name=f"over{k}") for k in range(LANES)]
-        for k, total in enumerate(sums):
-            m.d.comb += over[k].eq(total[acc - 1:] != total[-1].replicate(len(total) - acc + 1))
-
-        def pick(sel, ks):
-            """(low acc bits, over, sign) of MAC ks[sel] (sel counts over ks)."""
-            low, ovr, sign = sums[ks[-1]][:acc], over[ks[-1]], sums[ks[-1]][-1]
-            for i in reversed(range(len(ks) - 1)):
-                k = ks[i]
-                low = Mux(sel == i, sums[k][:acc], low)
-                ovr = Mux(sel == i, over[k], ovr)
-                sign = Mux(sel == i, sums[k][-1], sign)
-            return low, ovr, sign
-
-        def clamp(low, ovr, sign):
-            return Mux(ovr, Cat((~sign).replicate(acc - 1), sign), low).as_signed(), ovr
-
-        lanes = [clamp(*pick(mac0, [0, 1, 2])),
-                 clamp(*pick(lane1 == 2, [1, 2])),
-                 clamp(*pick(0, [2]))]
-        if few <= acc:
-            pair = Mux(mac0[0], sums[1][:few], sums[0][:few]).as_signed() \
-                + sums[2][:few].as_signed()
-            value, ovf = lanes[0]
-            lanes[0] = (Mux(add2, pair, value), ~add2 & ovf)
-        else:       # (a configuration whose products are wide: the general sum)
-            total = Mux(mac0 == 0, sums[0], Mux(mac0 == 1, sums[1], sums[2])) \
-                + Mux(add2, sums[2], 0)
-            lanes[0] = saturate(m, total, acc)
-        return lanes
-
+    def _sums(self, m, macs):
+        """Each MAC's sum as (low acc_bits, ovf, neg) (`sum_lane_layout`). Only WG sums can
+        overflow: an FP or BP sum is at most three products (every emitted sum began with
+        `first` within its row; the FP stride-2 pair, MAC 0 or 1 with MAC 2, too), and
+        acc_bits holds three (`EtaConfig`)."""
+        acc = self._cfg.acc_bits
+        out = []
+        for k, mac in enumerate(macs):
+            total = mac.sum
+            over = Signal(name=f"over{k}")
+            m.d.comb += over.eq(total[acc - 1:] != total[-1].replicate(len(total) - acc + 1))
+            out.append((total[:acc], over, total[-1]))
+        return out

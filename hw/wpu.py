@@ -15,7 +15,7 @@ from .lockstep import all_of, any_of, fan_out
 from .reuse import Reused
 from .mac import saturate
 from .isa.modes import LANES, Phase, pe_mode_layout
-from .pe import Pe, pe_result_layout
+from .pe import Pe, route_lanes, sum_lane_layout
 from .pint import pint_layout
 
 __all__ = ["wpu_beat_layout", "wpu_result_layout", "Wpu", "row_groups"]
@@ -46,9 +46,12 @@ def wpu_beat_layout(cfg):
 
 
 def wpu_result_layout(cfg):
-    """One PE result per PE position; merged results sit in column 0 of their group's row
-    (the other columns then hold unspecified values)."""
-    return data.ArrayLayout(data.ArrayLayout(pe_result_layout(cfg), cfg.pe_cols), cfg.pe_rows)
+    """One cell per PE position, `count` output lanes each (`sum_lane_layout`: the value is
+    `saturated(lane)`); merged results sit in column 0 of their group's row (the other
+    columns then hold unspecified values), WG cells hold their PE's three MAC sums."""
+    cell = data.StructLayout({"lanes": data.ArrayLayout(sum_lane_layout(cfg), LANES),
+                              "count": range(LANES + 1)})
+    return data.ArrayLayout(data.ArrayLayout(cell, cfg.pe_cols), cfg.pe_rows)
 
 
 class Wpu(Configured, wiring.Component):
@@ -95,12 +98,14 @@ class Wpu(Configured, wiring.Component):
                     pe.o.ready.eq(out_free & all_valid),
                 ]
 
-        # Row accumulator. colsum[r] = a PE row's lanes summed over its columns. Only FP and
-        # BP read it, whose PE lanes are at most three products each (`hw.pe`): when all
-        # rows x cols of them fit acc_bits, the sums are exact in `width` bits, never
-        # clamped and never flagged.
+        # Row accumulator. colsum[r] = a PE row's three MAC sums summed over its columns,
+        # then routed into the pattern's lanes (`route_lanes`: every PE has the same route,
+        # so routing the column sums is summing the routed lanes). Only FP and BP read it,
+        # whose MAC sums are at most three products each (`hw.pe`): when all rows x cols of
+        # them fit acc_bits, the sums are exact in `width` bits, never clamped and never
+        # flagged.
         exact = exact_bits(cfg)
-        width = exact or cfg.acc_bits + (rows * cols).bit_length()
+        width = exact or cfg.acc_bits + (2 * rows * cols).bit_length()
         lane_layout = data.StructLayout({"value": signed(width), "ovf": 1})
 
         def add(terms):
@@ -115,8 +120,17 @@ class Wpu(Configured, wiring.Component):
             m.d.comb += [out.value.eq(Mux(keep, term.value, 0)), out.ovf.eq(keep & term.ovf)]
             return out
 
-        colsum = [[add([pes[r][c].o.payload.lanes[lane] for c in range(cols)])
-                   for lane in range(LANES)] for r in range(rows)]
+        def routed(sums, route):
+            lanes = []
+            for value, ovf in route_lanes([(t.value, t.ovf) for t in sums], route):
+                lane = Signal(lane_layout)
+                m.d.comb += [lane.value.eq(value), lane.ovf.eq(ovf if not exact else 0)]
+                lanes.append(lane)
+            return lanes
+
+        route = pes[0][0].o.payload.route
+        colsum = [routed([add([pes[r][c].o.payload.sums[k] for c in range(cols)])
+                          for k in range(LANES)], route) for r in range(rows)]
         # Group 0 gathers the rows the mode merges into it; rows 1 and 2 stay alone (their
         # groups are themselves whenever they are not merged into group 0).
         merge = [Signal(name=f"merge{r}") for r in range(rows)]
@@ -132,7 +146,7 @@ class Wpu(Configured, wiring.Component):
         for r in range(rows):
             for c in range(cols):
                 cell = result[r][c]
-                direct = pes[r][c].o.payload
+                direct = pes[r][c].o.payload     # (WG: lane k is MAC k's sum)
                 for lane in range(LANES):
                     if c == 0:
                         terms = [colsum[r][lane]] if r != 0 else \
@@ -140,16 +154,19 @@ class Wpu(Configured, wiring.Component):
                                                  for q in range(1, rows)]
                         merged = add(terms)
                         value, sat = saturate(m, merged.value, cfg.acc_bits)    # (exact: none)
+                        # (a merged sum that clamps is its rail already: neg is its sign)
+                        neg = 0 if exact else merged.value[-1]
                         m.d.comb += [
-                            cell.lanes[lane].value.eq(Mux(is_wg, direct.lanes[lane].value,
+                            cell.lanes[lane].value.eq(Mux(is_wg, direct.sums[lane].value,
                                                           value)),
-                            cell.lanes[lane].ovf.eq(Mux(is_wg, direct.lanes[lane].ovf,
+                            cell.lanes[lane].ovf.eq(Mux(is_wg, direct.sums[lane].ovf,
                                                         merged.ovf | sat)),
+                            cell.lanes[lane].neg.eq(Mux(is_wg, direct.sums[lane].neg, neg)),
                         ]
                     else:
                         # Only WG reads these cells; other modes leave them unspecified
                         # rather than pay a multiplexer per bit to clear them.
-                        m.d.comb += cell.lanes[lane].eq(direct.lanes[lane])
+                        m.d.comb += cell.lanes[lane].eq(direct.sums[lane])
                 m.d.comb += cell.count.eq(direct.count)
 
         with m.If(all_valid & out_free):

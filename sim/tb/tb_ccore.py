@@ -164,6 +164,28 @@ async def layer(dut, spec, stalls):
 
 
 @cocotb.test()
+@cocotb.parametrize(sign=[1, -1])
+async def wg_sums_clamp(dut, sign):
+    """WG sums far past acc_bits inside each PE (a 20 x 20 map of the largest-magnitude
+    codes, products of one sign): the PEs hand them over unsaturated and the C-Core's WG
+    drain saturates them, so every output is its rail with its flag."""
+    cfg = config()
+    rnd, rng = rngs(200 + (sign < 0))
+    await start(dut)
+    lay = ccore.Layer((Phase.WG, 1, 3), cfg.pe_cols, cfg.clusters, 20, 20, cfg)
+    t = pint.decode(np.arange(1 << cfg.pint.k), cfg.pint)
+    big, small = int(np.argmin(t)), int(np.argmax(t))
+    x = np.full((lay.cin, lay.h, lay.w), big)
+    e = np.full((lay.cout, lay.oh, lay.ow), big if sign > 0 else small)
+    tiles = ccore.tiles(lay)
+    await load(dut, lay, x, None, e, rnd)
+    emitted = await run_layer(dut, lay, tiles, "random", rnd)
+    want = expected(lay, x, None, e)
+    assert (np.abs(want) >> (cfg.acc_bits - 1)).all(), "the test needs sums past acc_bits"
+    check(lay, emitted, want)
+
+
+@cocotb.test()
 async def bad_tiles_are_refused(dut):
     """Descriptors the buffers cannot serve raise `error` and are dropped; a good tile after
     them still runs."""

@@ -84,11 +84,26 @@ async def run_mode(dut, mode, idle, backpressure, salt, jobs=None):
         for t, (bits, exp) in enumerate(zip(got, want)):
             res = unpack(result_layout, bits)
             assert res["count"] == len(exp), f"{mode} job {job} transfer {t}: count"
+            lanes = routed(res, lim)
             for lane, value in enumerate(exp):
                 sat = min(max(value, -lim), lim - 1)
-                assert (res["lanes"][lane]["value"], res["lanes"][lane]["ovf"]) == \
-                    (sat, int(sat != value)), \
-                    f"{mode} job {job} transfer {t} lane {lane}: {res['lanes'][lane]} != {value}"
+                assert lanes[lane] == (sat, int(sat != value)), \
+                    f"{mode} job {job} transfer {t} lane {lane}: {lanes[lane]} != {value} " \
+                    f"({res})"
+
+
+def routed(res, lim):
+    """A PE result's output lanes [(value, ovf)]: its MAC sums, saturated (a sum that does
+    not fit is the rail -lim or lim - 1 its `neg` names), as its route says
+    (`hw.pe.pe_route_layout`: lane 0 MAC mac0's, plus MAC 2's if add2; lane 1 MAC 1's or
+    MAC 2's; lane 2 MAC 2's)."""
+    rail = lambda lane: -lim if lane["neg"] else lim - 1
+    sums = [(rail(lane) if lane["ovf"] else lane["value"], lane["ovf"]) for lane in res["sums"]]
+    route = res["route"]
+    first = sums[route["mac0"]]
+    if route["add2"]:
+        first = (first[0] + sums[2][0], first[1] | sums[2][1])
+    return [first, sums[2] if route["lane1_mac2"] else sums[1], sums[2]]
 
 
 @cocotb.test()
