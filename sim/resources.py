@@ -38,10 +38,15 @@ DEVICE = {"LUT": 433200, "FD": 866400, "DSP48E1": 3600, "RAMB36": 1470}
 BUDGET = {"LUT": 200000, "DSP48E1": 1800, "RAMB36": 240}
 
 
+# Where a register-to-register path ends: flip-flops, block RAMs, DSP48E1s (the MACs' P
+# register is inside theirs, and the ALU before it is not counted), shift registers.
+SEQUENTIAL = "t:FD* t:RAMB* t:DSP48E1 t:SRL*"
+
+
 def synth(verilog_text, top, boxes=(), timeout=None):
-    """Run yosys on one module; return {cell class: count} and the longest LUT path.
-    `boxes`: module names left as black boxes (their cells are not counted, and the path
-    stops at them)."""
+    """Run yosys on one module; return {cell class: count} and the longest path in cells
+    between sequential cells or ports. `boxes`: module names left as black boxes (their
+    cells are not counted, and the path stops at them)."""
     yosys = shutil.which("yosys")
     if yosys is None:
         raise SystemExit("yosys not found: apt-get install -y yosys (or run `make resources`)")
@@ -49,8 +54,10 @@ def synth(verilog_text, top, boxes=(), timeout=None):
         src = Path(tmp) / "design.v"
         src.write_text(verilog_text)
         cut = f"delete {' '.join(f't:{b}' for b in boxes)}; " if boxes else ""
+        # `ltp -noff` only knows yosys' own flip-flop cells: after synth_xilinx it walks
+        # through FDRE and friends. Deleting the sequential cells cuts every path at them.
         script = (f"read_verilog {src}; synth_xilinx -family xc7 -flatten -noiopad -top {top}; "
-                  f"stat; {cut}ltp -noff")
+                  f"stat; {cut}delete {SEQUENTIAL}; ltp -noff")
         res = subprocess.run([yosys, "-q", "-p", script, "-l", str(Path(tmp) / "log")],
                              capture_output=True, text=True, timeout=timeout)
         log = (Path(tmp) / "log").read_text() if (Path(tmp) / "log").exists() else ""
@@ -224,7 +231,7 @@ def main(argv=None):
         "",
         f"Produced by `make resources` (`python -m sim.resources`), preset `{cfg.name}`, with "
         f"{version}: `synth_xilinx -family xc7 -flatten -noiopad`, then `stat` and `ltp -noff` (logic depth in "
-        "cells between registers or ports). Yosys' counts, not Vivado's.",
+        "cells between registers or ports, with the sequential cells deleted first). Yosys' counts, not Vivado's.",
         "",
         "| module | " + " | ".join(CELLS) + " | depth |",
         "|---|" + "---:|" * (len(CELLS) + 1),
@@ -238,8 +245,10 @@ def main(argv=None):
         print(row)
     lines += ["", "LUT counts all LUT1..LUT6 (logic); LUTRAM the LUTs of distributed RAM and "
               "shift registers (a RAM32M is 4); FD counts all flip-flop kinds; depth is the cell "
-              "count of the longest combinational path (`ltp -noff`; a carry chain counts every "
-              "CARRY4), a rough timing indicator only.", ""]
+              "count of the longest combinational path between flip-flops, block RAMs, DSP48E1s, "
+              "shift registers and ports (`ltp -noff` after deleting those cells; a carry chain "
+              "counts every CARRY4, distributed RAM reads count as a cell), a rough timing "
+              "indicator only.", ""]
     if not args.no_whole:
         lines += whole(cfg, args.jobs)
     Path(args.out).write_text("\n".join(lines))
