@@ -5,7 +5,7 @@ from amaranth.hdl import Module
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cluster import Cluster, cluster_beat_layout, cluster_result_layout, weights_layout
+from .cluster import Cluster, cluster_beat_layout, cluster_result_layout, decoded_weights_layout
 from .config import Configured
 from .lockstep import fan_out, gather
 from .isa.modes import pe_mode_layout
@@ -34,7 +34,7 @@ class CCoreArray(Configured, wiring.Component):
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(data.ArrayLayout(weights_layout(cfg), cfg.clusters)), "w_load": In(1),
+            "w": In(data.ArrayLayout(decoded_weights_layout(cfg), cfg.clusters)), "w_load": In(1),
             "w_swap": In(1),
             "i": In(stream.Signature(array_beat_layout(cfg))),
             "o": Out(stream.Signature(array_result_layout(cfg))),

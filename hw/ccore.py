@@ -26,7 +26,8 @@ from .input_buffer import InputBuffer, ibuf_write_layout
 from .isa.modes import LANES, Phase
 from .isa.tile import ccore_tile_layout
 from .lockstep import all_of, any_of
-from .pe import saturated, sum_lane_layout
+from .pe import operand_shape, saturated, sum_lane_layout
+from .pint import pint_value
 from .psum_buffer import PsumBuffer, psum_lane_layout
 from .reuse import Reused
 from .weight_buffer import WeightBuffer, wbuf_write_layout
@@ -193,7 +194,12 @@ class CCore(Configured, wiring.Component):
             with m.If(w_got == R - 1):
                 m.d.sync += [shadow_full.eq(1), w_pending.eq(0)]
         m.d.comb += [wbuf.o.ready.eq(1), array.w_load.eq(wbuf.o.valid),
-                     array.w.eq(wbuf.o.payload), array.w_swap.eq(w_swap)]
+                     array.w_swap.eq(w_swap)]
+        for k in range(K):
+            for c in range(P):
+                for j in range(LANES):
+                    m.d.comb += array.w[k][c][j].eq(
+                        pint_value(field(wbuf.o.payload, k, c, j), cfg.pint))
         with m.If(w_swap):
             m.d.sync += shadow_full.eq(0)
 
@@ -268,24 +274,31 @@ class CCore(Configured, wiring.Component):
                      side.r_en.eq(take),
                      beat.row.eq(sd_o.row), beat.first.eq(sd_o.first), beat.last.eq(sd_o.last)]
         # (hw.fields.field: single slices into the wide beat and entries)
+        # The array takes decoded operands (`hw.pe.operand_shape`): each entry is decoded
+        # here once, not in the MACs of every cluster it reaches.
+        t = lambda code: pint_value(code, cfg.pint)
         for w in range(W):
             for r in range(R):
                 cur0, cur1 = (field(ibuf.o.payload, w * R + r, j) for j in (0, 1))
                 for c in range(P):
-                    prev = Signal(cur1[c].shape(), name=f"prev{w}_{r}_{c}")
+                    t0, t1 = (Signal(operand_shape(cfg), name=f"t{j}_{w}_{r}_{c}")
+                              for j in (0, 1))
+                    prev = Signal(operand_shape(cfg), name=f"prev{w}_{r}_{c}")
+                    m.d.comb += [t0.eq(t(cur0[c])), t1.eq(t(cur1[c]))]
                     with m.If(take):
-                        m.d.sync += prev.eq(cur1[c])
+                        m.d.sync += prev.eq(t1)
                     m.d.comb += [
                         field(beat, "x", w, r, c, 0).eq(
-                            Mux(sd_o.x0 == X0_CUR0, cur0[c],
-                                Mux(sd_o.x0 == X0_CUR1, cur1[c],
+                            Mux(sd_o.x0 == X0_CUR0, t0,
+                                Mux(sd_o.x0 == X0_CUR1, t1,
                                     Mux(sd_o.x0 == X0_PREV1, prev, 0)))),
-                        field(beat, "x", w, r, c, 1).eq(Mux(sd_o.x1, cur0[c], 0)),
+                        field(beat, "x", w, r, c, 1).eq(Mux(sd_o.x1, t0, 0)),
                     ]
         for k in range(K):
             for w in range(W):
-                ev = Mux(sd_o.epar, field(ebuf.o.payload, w * R, 1, k),
-                         field(ebuf.o.payload, w * R, 0, k))
+                ev = Signal(operand_shape(cfg), name=f"e{k}_{w}")
+                m.d.comb += ev.eq(t(Mux(sd_o.epar, field(ebuf.o.payload, w * R, 1, k),
+                                        field(ebuf.o.payload, w * R, 0, k))))
                 for r in range(R):
                     for c in range(P):
                         m.d.comb += field(beat, "e", k, w, r, c, 0).eq(ev)

@@ -7,16 +7,24 @@ from amaranth.lib.wiring import In, Out
 from .config import Configured
 from .lockstep import fan_out, gather
 from .isa.modes import LANES, pe_mode_layout
+from .pe import operand_shape
 from .pint import pint_layout
 from .reuse import Reused
 from .wpu import Wpu, wpu_beat_layout, wpu_result_layout
 
-__all__ = ["cluster_beat_layout", "cluster_result_layout", "weights_layout", "Cluster"]
+__all__ = ["cluster_beat_layout", "cluster_result_layout", "weights_layout",
+           "decoded_weights_layout", "Cluster"]
 
 
 def weights_layout(cfg):
-    """What one weight load carries: three codes per PE column."""
+    """What one weight-buffer read carries per cluster: three codes per PE column."""
     return data.ArrayLayout(data.ArrayLayout(pint_layout(cfg.pint), LANES), cfg.pe_cols)
+
+
+def decoded_weights_layout(cfg):
+    """What one weight load into a cluster carries: `weights_layout`'s codes decoded
+    (`hw.pe.operand_shape`)."""
+    return data.ArrayLayout(data.ArrayLayout(operand_shape(cfg), LANES), cfg.pe_cols)
 
 
 def cluster_beat_layout(cfg):
@@ -38,7 +46,7 @@ class Cluster(Configured, wiring.Component):
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(weights_layout(cfg)), "w_load": In(1), "w_swap": In(1),
+            "w": In(decoded_weights_layout(cfg)), "w_load": In(1), "w_swap": In(1),
             "i": In(stream.Signature(cluster_beat_layout(cfg))),
             "o": Out(stream.Signature(cluster_result_layout(cfg))),
         })

@@ -33,6 +33,10 @@ def saturate(m, value, width):
 class PintMac(Configured, wiring.Component):
     """On each `en` cycle: sum <- (0 if first else sum) + a*b, exact in mac_bits.
 
+    `a` and `b` are PINT codes, or with `decoded` the values they stand for
+    (`hw.pint.pint_value`, t_bits signed): the PE's operands, decoded once where they are
+    shared instead of in every MAC.
+
     `sum` is the exact running sum, `acc` that sum saturated to acc_bits and `ovf` says it
     was clamped. The running sum
     stays exact (it wraps only after more than cfg.max_terms products, a limit the schedule
@@ -40,9 +44,11 @@ class PintMac(Configured, wiring.Component):
     multiply-accumulate maps into one DSP48E1 (docs/resources.md).
     """
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, decoded=False):
+        self._decoded = bool(decoded)
+        operand = lambda cfg: signed(cfg.pint.t_bits) if decoded else pint_layout(cfg.pint)
         super().__init__(cfg, lambda cfg: {
-            "a": In(pint_layout(cfg.pint)), "b": In(pint_layout(cfg.pint)),
+            "a": In(operand(cfg)), "b": In(operand(cfg)),
             "en": In(1), "first": In(1),
             "acc": Out(signed(cfg.acc_bits)), "ovf": Out(1),
             "sum": Out(signed(cfg.mac_bits)),
@@ -50,11 +56,15 @@ class PintMac(Configured, wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mul = mul = PintMultiplier(self._cfg.pint)
-        m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
+        if self._decoded:
+            product = self.a * self.b
+        else:
+            m.submodules.mul = mul = PintMultiplier(self._cfg.pint)
+            m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
+            product = mul.p
         total = self.sum
         with m.If(self.en):
-            m.d.sync += total.eq(Mux(self.first, 0, total) + mul.p)
+            m.d.sync += total.eq(Mux(self.first, 0, total) + product)
         acc, ovf = saturate(m, total, self._cfg.acc_bits)
         m.d.comb += [self.acc.eq(acc), self.ovf.eq(ovf)]
         return m

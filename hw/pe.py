@@ -13,17 +13,24 @@ from amaranth.lib.wiring import In, Out
 from .config import Configured
 from .isa.modes import LANES, Phase, pe_mode_layout
 from .mac import PintMac
-from .pint import pint_layout
 
-__all__ = ["pe_beat_layout", "pe_route_layout", "sum_lane_layout", "saturated",
+__all__ = ["operand_shape", "pe_beat_layout", "pe_route_layout", "sum_lane_layout", "saturated",
            "pe_result_layout", "route_lanes", "Pe"]
 
 
+def operand_shape(cfg):
+    """What the array's operands travel as: the value a PINT code stands for
+    (`hw.pint.pint_value`, t_bits signed). The C-Core decodes each code once where it is
+    shared (an input for every cluster, an error for a WPU, a weight for a column) instead
+    of in each MAC, which took half of a PE's LUTs."""
+    return signed(cfg.pint.t_bits)
+
+
 def pe_beat_layout(cfg):
-    pint = pint_layout(cfg.pint)
+    value = operand_shape(cfg)
     return data.StructLayout({
-        "x": data.ArrayLayout(pint, 2),        # two adjacent coordinates of the row
-        "e": data.ArrayLayout(pint, LANES),    # errors (WG patterns)
+        "x": data.ArrayLayout(value, 2),       # two adjacent coordinates of the row
+        "e": data.ArrayLayout(value, LANES),   # errors (WG patterns)
         "row": 1,                              # first beat of a row
         "first": 1,                            # WG: sums restart with this beat
         "last": 1,                             # WG: sums leave after this beat
@@ -89,9 +96,9 @@ class Pe(Configured, wiring.Component):
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(data.ArrayLayout(pint_layout(cfg.pint), LANES)), "w_load": In(1),
+            "w": In(data.ArrayLayout(operand_shape(cfg), LANES)), "w_load": In(1),
             "w_swap": In(1),
-            "w_out": Out(data.ArrayLayout(pint_layout(cfg.pint), LANES)),
+            "w_out": Out(data.ArrayLayout(operand_shape(cfg), LANES)),
             "i": In(stream.Signature(pe_beat_layout(cfg))),
             "o": Out(stream.Signature(pe_result_layout(cfg))),
         })
@@ -99,7 +106,7 @@ class Pe(Configured, wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self._cfg
-        pint = pint_layout(cfg.pint)
+        pint = operand_shape(cfg)
         beat = self.i.payload
         accept = self.i.valid & self.i.ready
 
@@ -212,7 +219,7 @@ class Pe(Configured, wiring.Component):
 
         macs = []
         for j in range(LANES):
-            m.submodules[f"mac{j}"] = mac = PintMac(cfg)
+            m.submodules[f"mac{j}"] = mac = PintMac(cfg, decoded=True)
             a, b = Signal(pint, name=f"a{j}"), Signal(pint, name=f"b{j}")
             with m.Switch(a_sel[j]):
                 for k, src in enumerate(a_src):

@@ -15,8 +15,7 @@ from .lockstep import all_of, any_of, fan_out
 from .reuse import Reused
 from .mac import saturate
 from .isa.modes import LANES, Phase, pe_mode_layout
-from .pe import Pe, route_lanes, sum_lane_layout
-from .pint import pint_layout
+from .pe import Pe, operand_shape, route_lanes, sum_lane_layout
 
 __all__ = ["wpu_beat_layout", "wpu_result_layout", "Wpu", "row_groups"]
 
@@ -36,11 +35,11 @@ def row_groups(mode):
 
 
 def wpu_beat_layout(cfg):
-    pint = pint_layout(cfg.pint)
+    value = operand_shape(cfg)
     grid = lambda shape: data.ArrayLayout(data.ArrayLayout(shape, cfg.pe_cols), cfg.pe_rows)
     return data.StructLayout({
-        "x": grid(data.ArrayLayout(pint, 2)),
-        "e": grid(data.ArrayLayout(pint, LANES)),
+        "x": grid(data.ArrayLayout(value, 2)),
+        "e": grid(data.ArrayLayout(value, LANES)),
         "row": 1, "first": 1, "last": 1,
     })
 
@@ -65,7 +64,7 @@ class Wpu(Configured, wiring.Component):
     def __init__(self, cfg):
         super().__init__(cfg, lambda cfg: {
             "mode": In(pe_mode_layout()),
-            "w": In(data.ArrayLayout(data.ArrayLayout(pint_layout(cfg.pint), LANES),
+            "w": In(data.ArrayLayout(data.ArrayLayout(operand_shape(cfg), LANES),
                                      cfg.pe_cols)),
             "w_load": In(1), "w_swap": In(1),
             "i": In(stream.Signature(wpu_beat_layout(cfg))),

@@ -12,7 +12,8 @@ import cocotb
 
 from hw.wpu import wpu_beat_layout, wpu_result_layout
 from sim.golden import pe
-from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import (StreamPort, config, decoded_beat, pack, rngs, run_stream, start,
+                           unpack)
 from sim.tb.tb_wpu import (check_output, layer_inputs, load_weights, mode_word,
                            plan_and_expect)
 
@@ -32,7 +33,8 @@ async def bench(dut):
         await load_weights(dut, cfg, plan.weights)
         stats = {}
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
-                               [pack(wpu_beat_layout(cfg), b) for b in plan.beats],
+                               [pack(wpu_beat_layout(cfg), decoded_beat(b, cfg.pint))
+                                for b in plan.beats],
                                plan.transfers, stats=stats)
         check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want,
                      trim)

@@ -10,6 +10,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from hw.config import EtaConfig
+from sim.golden import pint
 # Strict packing (a missing, unknown or too wide field raises), for every testbench.
 from hw.isa.pack import pack, unpack  # noqa: F401
 
@@ -19,6 +20,18 @@ STALLS = ["none", "regular", "random"]
 def config():
     return EtaConfig.from_json(os.environ["ETA_CONFIG"]) if "ETA_CONFIG" in os.environ \
         else EtaConfig()
+
+
+def decoded(codes, fmt):
+    """Nested PINT codes -> the values they stand for (`sim.golden.pint.decode`), nested
+    lists of ints: what the array's operand ports take (`hw.pe.operand_shape`)."""
+    return pint.decode(np.asarray(codes, np.int64), fmt).tolist()
+
+
+def decoded_beat(beat, fmt):
+    """A beat of codes (`sim.golden.pe.Beat`, or a WPU's, cluster's or array's grid of
+    them) with its inputs `x` and errors `e` decoded."""
+    return {**beat, "x": decoded(beat["x"], fmt), "e": decoded(beat["e"], fmt)}
 
 
 def rngs(salt=0):

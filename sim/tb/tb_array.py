@@ -6,19 +6,20 @@ import os
 import cocotb
 
 from hw.array import array_beat_layout, array_result_layout
-from hw.cluster import cluster_beat_layout, cluster_result_layout, weights_layout
+from hw.cluster import cluster_beat_layout, cluster_result_layout, decoded_weights_layout
 from sim.golden import pe
-from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import (StreamPort, config, decoded, decoded_beat, pack, rngs, run_stream,
+                           start, unpack)
 from sim.tb.tb_wpu import (check_output, layer_inputs, load_weights, mode_word,
                            plan_and_expect)
 
 
 async def load(dut, cfg, weights, per_cluster):
     """weights[k][r] for each cluster k (one cluster: the cluster's own port)."""
-    layout = weights_layout(cfg)
-    await load_weights(dut, cfg, None, lambda r: pack(layout, weights[0][r]) if not per_cluster
-                       else sum(pack(layout, weights[k][r]) << (k * layout.size)
-                                for k in range(len(weights))))
+    layout = decoded_weights_layout(cfg)
+    one = lambda k, r: pack(layout, decoded(weights[k][r], cfg.pint))
+    await load_weights(dut, cfg, None, lambda r: one(0, r) if not per_cluster
+                       else sum(one(k, r) << (k * layout.size) for k in range(len(weights))))
 
 
 @cocotb.test()
@@ -53,7 +54,8 @@ async def layers(dut, mode, stalls):
     layout = array_beat_layout(cfg) if is_array else cluster_beat_layout(cfg)
     results = array_result_layout(cfg) if is_array else cluster_result_layout(cfg)
     got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
-                           [pack(layout, b) for b in beats], jobs[0][0][0].transfers,
+                           [pack(layout, decoded_beat(b, cfg.pint)) for b in beats],
+                           jobs[0][0][0].transfers,
                            *stalls, rnd)
     out = [unpack(results, bits) for bits in got]
     for k in range(clusters):

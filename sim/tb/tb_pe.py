@@ -8,7 +8,8 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from hw.isa.modes import pe_mode_layout
 from hw.pe import pe_beat_layout, pe_result_layout
 from sim.golden import conv, pe, pint
-from sim.tb.common import STALLS, StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import (STALLS, StreamPort, config, decoded, decoded_beat, pack, rngs,
+                           run_stream, start, unpack)
 
 
 def random_codes(rng, fmt, n):
@@ -62,7 +63,7 @@ async def run_mode(dut, mode, idle, backpressure, salt, jobs=None):
                                  for _ in range(4)]
     for job, (w, beats, want) in enumerate(jobs(rng, cfg)):
         await FallingEdge(dut.clk)
-        dut.w.value = pack(beat_layout["e"].shape, [int(c) for c in w])
+        dut.w.value = pack(beat_layout["e"].shape, decoded(w, cfg.pint))
         dut.w_load.value = 1
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
@@ -72,13 +73,14 @@ async def run_mode(dut, mode, idle, backpressure, salt, jobs=None):
         await FallingEdge(dut.clk)
         dut.w_swap.value = 0
         # Other weights shifting into the shadow must not reach the MACs before a swap.
-        dut.w.value = pack(beat_layout["e"].shape, [int(c) for c in rng.integers(0, 256, 3)])
+        dut.w.value = pack(beat_layout["e"].shape, decoded(rng.integers(0, 256, 3), cfg.pint))
         dut.w_load.value = 1
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
         dut.w_load.value = 0
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
-                               [pack(beat_layout, b) for b in beats], len(want), idle,
+                               [pack(beat_layout, decoded_beat(b, cfg.pint)) for b in beats],
+                               len(want), idle,
                                backpressure, rnd)
         lim = 1 << (cfg.acc_bits - 1)
         for t, (bits, exp) in enumerate(zip(got, want)):

@@ -6,10 +6,11 @@ import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.isa.modes import LANES, Phase, pe_mode_layout
-from hw.cluster import weights_layout
+from hw.cluster import decoded_weights_layout
 from hw.wpu import wpu_beat_layout, wpu_result_layout
 from sim.golden import conv, pe, pint, wpu
-from sim.tb.common import StreamPort, config, pack, rngs, run_stream, start, unpack
+from sim.tb.common import (StreamPort, config, decoded, decoded_beat, pack, rngs, run_stream,
+                           start, unpack)
 
 
 def layer_inputs(rng, mode, cfg, h, wd):
@@ -80,10 +81,10 @@ def mode_word(mode):
 async def load_weights(dut, cfg, weights, port_value=None):
     """Shift weights[r] (per PE row) into the columns, bottom row first, then swap them in.
     port_value(r) gives what to drive on `w` for row r; by default weights[r] packed as one
-    WPU's weights."""
+    WPU's weights (decoded, as the array takes them)."""
     if port_value is None:
-        layout = weights_layout(cfg)
-        port_value = lambda r: pack(layout, weights[r])
+        layout = decoded_weights_layout(cfg)
+        port_value = lambda r: pack(layout, decoded(weights[r], cfg.pint))
     for r in reversed(range(cfg.pe_rows)):
         await FallingEdge(dut.clk)
         dut.w.value = port_value(r)
@@ -108,6 +109,7 @@ async def wpu_layer(dut, mode, stalls):
         plan, want, trim = random_layer(rng, mode, cfg, fc=(mode.k == 1 and job == 2))
         await load_weights(dut, cfg, plan.weights)
         got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
-                               [pack(wpu_beat_layout(cfg), b) for b in plan.beats],
+                               [pack(wpu_beat_layout(cfg), decoded_beat(b, cfg.pint))
+                                for b in plan.beats],
                                plan.transfers, *stalls, rnd)
         check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want, trim)
