@@ -128,8 +128,11 @@ def test_config_errors_name_the_field():
         PintFormat(8, 6)
     with pytest.raises(ValueError, match=r"EtaConfig.clusters must be in \[1, 64\], not 0"):
         EtaConfig(clusters=0)
-    with pytest.raises(ValueError, match=r"EtaConfig.acc_bits must be in \[26, 48\], not 16"):
+    with pytest.raises(ValueError, match=r"EtaConfig.acc_bits must be in \[28, 48\], not 16"):
         EtaConfig(acc_bits=16)
+    # (three products of 26 bits must fit: a PE's FP and BP lanes never saturate)
+    with pytest.raises(ValueError, match=r"EtaConfig.acc_bits must be in \[28, 48\], not 27"):
+        EtaConfig(acc_bits=27, mac_bits=48)
     with pytest.raises(ValueError, match=r"EtaConfig.psum_sum_bits must be in \[32, 48\]"):
         EtaConfig(psum_sum_bits=31)
     with pytest.raises(TypeError, match=r"EtaConfig.pe_cols must be an int, not '8'"):
