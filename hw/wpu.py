@@ -107,9 +107,10 @@ class Wpu(Configured, wiring.Component):
         width = exact or cfg.acc_bits + (2 * rows * cols).bit_length()
         lane_layout = data.StructLayout({"value": signed(width), "ovf": 1})
 
-        def add(terms):
+        def add(terms, bits=width):
+            """The terms' sum; each term is taken as `bits` signed bits."""
             total = Signal(lane_layout)
-            m.d.comb += total.value.eq(sum(t.value[:width].as_signed() for t in terms))
+            m.d.comb += total.value.eq(sum(t.value[:bits].as_signed() for t in terms))
             if not exact:
                 m.d.comb += total.ovf.eq(any_of(t.ovf for t in terms))
             return total
@@ -128,7 +129,9 @@ class Wpu(Configured, wiring.Component):
             return lanes
 
         route = pes[0][0].o.payload.route
-        colsum = [routed([add([pes[r][c].o.payload.sums[k] for c in range(cols)])
+        # (an FP or BP MAC sum is three products at most: product_bits + 2 bits hold it)
+        few = cfg.pint.product_bits + 2
+        colsum = [routed([add([pes[r][c].o.payload.sums[k] for c in range(cols)], few)
                           for k in range(LANES)], route) for r in range(rows)]
         # Group 0 gathers the rows the mode merges into it; rows 1 and 2 stay alone (their
         # groups are themselves whenever they are not merged into group 0).

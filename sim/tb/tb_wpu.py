@@ -113,3 +113,26 @@ async def wpu_layer(dut, mode, stalls):
                                 for b in plan.beats],
                                plan.transfers, *stalls, rnd)
         check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want, trim)
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=[m for m in pe.MODES if m.phase != Phase.WG], sign=[1, -1])
+async def wpu_largest_sums(dut, mode, sign):
+    """FP and BP with every code of the largest magnitude, products of one sign: each MAC
+    sum and each row and column sum at its extreme, still exact (the adders' widths are
+    right, nothing clamps or flags)."""
+    cfg = config()
+    rnd, rng = rngs(300 + pe.MODES.index(mode) * 2 + (sign < 0))
+    await start(dut)
+    dut.mode.value = mode_word(mode)
+    t = pint.decode(np.arange(1 << cfg.pint.k), cfg.pint)
+    big, small = int(np.argmin(t)), int(np.argmax(t))
+    x, w, e = layer_inputs(rng, mode, cfg, 5, 6)
+    x, w = np.full(x.shape, big), np.full(w.shape, big if sign > 0 else small)
+    plan, want, trim = plan_and_expect(mode, cfg, x, w, e)
+    assert np.abs(want).max() > 0.9 * cfg.pe_cols * float(t.min()) ** 2, "sums too small"
+    await load_weights(dut, cfg, plan.weights)
+    got = await run_stream(dut, StreamPort(dut, "i"), StreamPort(dut, "o"),
+                           [pack(wpu_beat_layout(cfg), decoded_beat(b, cfg.pint))
+                            for b in plan.beats], plan.transfers, "random", "random", rnd)
+    check_output(mode, plan, [unpack(wpu_result_layout(cfg), b) for b in got], want, trim)
