@@ -198,6 +198,7 @@ class CCore(Configured, wiring.Component):
         for k in range(K):
             for c in range(P):
                 for j in range(LANES):
+                    # (decoded once per column as they load: `hw.pe.operand_shape`)
                     m.d.comb += array.w[k][c][j].eq(
                         pint_value(field(wbuf.o.payload, k, c, j), cfg.pint))
         with m.If(w_swap):

@@ -54,10 +54,10 @@ class PintConverter(Configured, wiring.Component):
         ]
 
         # Two register stages (`STAGES`): the segment, shift and rounding bias of x, then the
-        # rounding add, the saturation and the code. Each is about half of the 105-cell
-        # path one stage had (docs/area.md).
+        # rounding add, the saturation and the code (31 cells at most between registers,
+        # 52 in one stage: docs/area.md).
         ready, load, valid = stages(m, self.i.valid, self.o.ready, self.STAGES, "conv")
-        m.d.comb += [self.i.ready.eq(ready), self.o.valid.eq(valid[1])]
+        m.d.comb += [self.i.ready.eq(ready), self.o.valid.eq(valid[-1])]
 
         # Stage 1. Segment from the integer part: the grid's spacing around x / 2^shift.
         floor = Signal(signed(cfg.acc_bits))
@@ -116,7 +116,7 @@ class PintConverter(Configured, wiring.Component):
             m.d.comb += [code.v.eq(t[fmt.d:fmt.d + fmt.v_bits]), code.flag.eq(1)]
         with m.Else():
             m.d.comb += code.v.eq(t[fmt.k - 2:fmt.k - 2 + fmt.v_bits])
-        with m.If(load[1]):
+        with m.If(load[-1]):
             m.d.sync += self.o.payload.eq(code)
 
         # Max-abs tracker and the shift it implies: max(0, bitlen(max_abs - 1) - (t_bits - 1)).
