@@ -54,16 +54,18 @@ class LoadUnit(Configured, wiring.Component):
         ok = (nbytes != 0) & Mux(is_map, nbytes == map_bytes, nbytes % P == 0)
         m.d.comb += [self.desc.ready.eq(~active), self.busy.eq(active),
                      self.code.eq(ErrorCode.BAD_LOAD.value)]
+        start = Signal()
         with m.If(self.desc.valid & ~active):
             with m.If(ok):
+                m.d.comb += start.eq(1)
                 m.d.sync += [d.eq(a), active.eq(1), issuing.eq(1),
                              lanes_total.eq(nbytes // P)]
             with m.Else():
                 m.d.sync += self.error.eq(1)
         issued_all = Signal()
-        self._commands(m, d, issuing, issued_all)
+        self._commands(m, d, issuing, issued_all, start)
         packed_all = Signal()
-        self._pack(m, d, active, lanes_total, packed_all)
+        self._pack(m, d, active, lanes_total, packed_all, start, a)
         with m.If(issued_all):
             m.d.sync += issuing.eq(0)
         with m.If(active & ~issuing & packed_all):
@@ -71,35 +73,46 @@ class LoadUnit(Configured, wiring.Component):
             m.d.comb += self.done.eq(1)
         return m
 
-    def _commands(self, m, d, issuing, issued_all):
-        """The pattern's elements (the inner level merged when contiguous) as commands."""
+    def _commands(self, m, d, issuing, issued_all, start):
+        """The pattern's elements (the inner level merged when contiguous) as commands.
+        Addresses advance by the strides (modulo the address width, as the sum
+        addr + i2 s2 + i1 s1 + i0 s0 wraps): no products on the command's path."""
         i0, i1, i2 = (Signal(16, name=f"i{k}") for k in range(3))
+        # Element (i2, i1, 0)'s address with and without the i1 term, and the command's.
+        a2, a1, a0 = (Signal(self._cfg.dram_addr_bits, name=f"a{k}") for k in (2, 1, 0))
         merged = d.s0 == d.elem
-        addr = d.addr + i2 * d.s2 + i1 * d.s1 + Mux(merged, 0, i0 * d.s0)
-        length = Mux(merged, d.n0 * d.elem, d.elem)
+        length = Signal.like(self.rd.payload.bytes)
         m.d.comb += [self.rd.valid.eq(issuing & ~issued_all),
-                     self.rd.payload.addr.eq(addr), self.rd.payload.bytes.eq(length)]
+                     self.rd.payload.addr.eq(a0), self.rd.payload.bytes.eq(length)]
         last0 = merged | (i0 == d.n0 - 1)
         last1 = i1 == d.n1 - 1
         last2 = i2 == d.n2 - 1
+        a = self.desc.payload                   # (taken at `start`)
+        with m.If(start):
+            m.d.sync += [a2.eq(a.addr), a1.eq(a.addr), a0.eq(a.addr),
+                         length.eq(Mux(a.s0 == a.elem, a.n0 * a.elem, a.elem))]
         with m.If(self.rd.valid & self.rd.ready):
             with m.If(~last0):
-                m.d.sync += i0.eq(i0 + 1)
+                m.d.sync += [i0.eq(i0 + 1), a0.eq(a0 + d.s0)]
             with m.Else():
                 m.d.sync += i0.eq(0)
                 with m.If(~last1):
-                    m.d.sync += i1.eq(i1 + 1)
+                    m.d.sync += [i1.eq(i1 + 1), a1.eq(a1 + d.s1), a0.eq(a1 + d.s1)]
                 with m.Else():
                     m.d.sync += i1.eq(0)
                     with m.If(~last2):
-                        m.d.sync += i2.eq(i2 + 1)
+                        next2 = a2 + d.s2
+                        m.d.sync += [i2.eq(i2 + 1), a2.eq(next2), a1.eq(next2),
+                                     a0.eq(next2)]
                     with m.Else():
                         m.d.sync += [i2.eq(0), issued_all.eq(1)]
         with m.If(~issuing):
             m.d.sync += issued_all.eq(0)
 
-    def _pack(self, m, d, active, lanes_total, packed_all):
-        """Lanes -> entries, one per cycle (a map's column pair from one word at once)."""
+    def _pack(self, m, d, active, lanes_total, packed_all, start, a):
+        """Lanes -> entries, one per cycle (a map's column pair from one word at once).
+        Banks and addresses are counted as the map is walked (modulo the buffer's depth, as
+        the formula's sum wraps), not divided and multiplied: one product per descriptor."""
         cfg = self._cfg
         P, U = cfg.pe_cols, cfg.axi_bytes // cfg.pe_cols
         w = P * 8
@@ -113,14 +126,22 @@ class LoadUnit(Configured, wiring.Component):
         this = lanes[lane]
         nxt = Array(cur[1:] + [cur[-1]])[lane]      # the lane after `this` in the word
 
-        # Map position of the next lane (X/E) or entry number (W).
-        blk = Signal(16)
+        # Map position of the next lane (X/E).
         row = Signal(16)
         col = Signal(16)
         first_half = Signal(w)                     # the even column, waiting for its pair
-        entry = Signal(32)
-        pairs = (d.w + 1) >> 1
         is_w = d.buf == Buf.W
+        ab = cfg.ibuf_bits
+        # X/E: row mod banks; base + blk + (row div banks) pairs blocks; (col div 2) blocks.
+        bank = Signal(range(nb))
+        blk_at, row_at, col_at = Signal(ab), Signal(ab), Signal(ab)
+        line = Signal(ab)                           # pairs x blocks: a bank's line of rows
+        # W: entry mod 3K, base + entry div 3K.
+        wbank = Signal(range(nbw))
+        waddr = Signal(cfg.wbuf_bits)
+        with m.If(start):
+            m.d.sync += [line.eq(((a.w + 1) >> 1) * a.blocks), blk_at.eq(a.base),
+                         row_at.eq(a.base), waddr.eq(a.base)]
 
         ent_x = Signal(ibuf_write_layout(cfg))
         ent_w = Signal(wbuf_write_layout(cfg))
@@ -136,12 +157,11 @@ class LoadUnit(Configured, wiring.Component):
         # An entry completes with a pair, on an odd column, or on the row's last (even)
         # column.
         complete = Mux(is_w, 1, pair | odd_col | row_end)
-        addr_x = d.base + ((row // nb) * pairs + (col >> 1)) * d.blocks + blk
         m.d.comb += [
-            ent_x.bank.eq(row % nb), ent_x.addr.eq(addr_x),
+            ent_x.bank.eq(bank), ent_x.addr.eq(row_at + col_at),
             ent_x.data.eq(Mux(pair, Cat(this, nxt),
                               Mux(odd_col, Cat(first_half, this), Cat(this, Signal(w))))),
-            ent_w.bank.eq(entry % nbw), ent_w.addr.eq(d.base + entry // nbw),
+            ent_w.bank.eq(wbank), ent_w.addr.eq(waddr),
             ent_w.data.eq(this),
             self.wr_x.payload.eq(ent_x), self.wr_e.payload.eq(ent_x),
             self.wr_w.payload.eq(ent_w),
@@ -158,18 +178,27 @@ class LoadUnit(Configured, wiring.Component):
         with m.If(step):
             m.d.sync += [taken.eq(taken + width), lane.eq(Mux(word_done, 0, lane + width))]
             with m.If(is_w):
-                m.d.sync += entry.eq(entry + 1)
+                m.d.sync += wbank.eq(Mux(wbank == nbw - 1, 0, wbank + 1))
+                with m.If(wbank == nbw - 1):
+                    m.d.sync += waddr.eq(waddr + 1)
             with m.Else():
                 with m.If(~odd_col & ~pair):
                     m.d.sync += first_half.eq(this)
                 with m.If(row_end):
-                    m.d.sync += col.eq(0)
+                    m.d.sync += [col.eq(0), col_at.eq(0)]
                     with m.If(row == d.rows - 1):
-                        m.d.sync += [row.eq(0), blk.eq(blk + 1)]
+                        m.d.sync += [row.eq(0), bank.eq(0),
+                                     blk_at.eq(blk_at + 1), row_at.eq(blk_at + 1)]
                     with m.Else():
-                        m.d.sync += row.eq(row + 1)
+                        m.d.sync += [row.eq(row + 1),
+                                     bank.eq(Mux(bank == nb - 1, 0, bank + 1))]
+                        with m.If(bank == nb - 1):
+                            m.d.sync += row_at.eq(row_at + line)
                 with m.Else():
                     m.d.sync += col.eq(col + width)
+                    # (the next column starts a new pair: the entry address moves on)
+                    with m.If(odd_col | pair):
+                        m.d.sync += col_at.eq(col_at + d.blocks)
         with m.If(~active):
-            m.d.sync += [taken.eq(0), lane.eq(0), blk.eq(0), row.eq(0), col.eq(0),
-                         entry.eq(0)]
+            m.d.sync += [taken.eq(0), lane.eq(0), row.eq(0), col.eq(0), bank.eq(0),
+                         col_at.eq(0), wbank.eq(0)]
