@@ -13,6 +13,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import divmod_const
 from .config import Configured
 from .lockstep import any_of
 from .pint import pint_layout
@@ -63,8 +64,17 @@ class InputBuffer(Configured, wiring.Component):
                      self.rd.ready.eq(adv1), self.wr.ready.eq(1)]
         take = self.rd.valid & adv1
 
+        # Each slot's row as (line, bank) = divmod(row, banks), by adders (`hw.arith`).
         bank_of = [Signal(range(nb), name=f"bank_of{s}") for s in range(slots)]
-        m.d.comb += [bank_of[s].eq(req.rows[s].row % nb) for s in range(slots)]
+        line_of = [Signal(cfg.ibuf_bits, name=f"line_of{s}") for s in range(slots)]
+        for s in range(slots):
+            line, bank = divmod_const(req.rows[s].row, nb)
+            m.d.comb += [bank_of[s].eq(bank), line_of[s].eq(line)]
+        # Entry (line, cp, cb) of the map is base + line pairs blocks + cp blocks + cb: the
+        # products shared by the banks, one per bank left (the line's).
+        per_line, at = Signal(cfg.ibuf_bits), Signal(cfg.ibuf_bits)
+        m.d.comb += [per_line.eq(req.pairs * req.blocks), at.eq(req.base + req.cp * req.blocks
+                                                                + req.cb)]
 
         # Conflicts: two valid slots, different rows, one bank.
         clash = []
@@ -84,12 +94,11 @@ class InputBuffer(Configured, wiring.Component):
             m.d.comb += [wp.addr.eq(self.wr.payload.addr), wp.data.eq(self.wr.payload.data),
                          wp.en.eq(self.wr.valid & (self.wr.payload.bank == b)),
                          rp.en.eq(adv1)]
-            row = Signal.like(req.rows[0].row, name=f"row{b}")
+            line = Signal(cfg.ibuf_bits, name=f"line{b}")
             for s in reversed(range(slots)):        # the first matching slot wins
                 with m.If(req.rows[s].valid & (bank_of[s] == b)):
-                    m.d.comb += row.eq(req.rows[s].row)
-            m.d.comb += rp.addr.eq(req.base + ((row // nb) * req.pairs + req.cp) * req.blocks
-                                   + req.cb)
+                    m.d.comb += line.eq(line_of[s])
+            m.d.comb += rp.addr.eq(at + line * per_line)
             bank_data.append(rp.data)
 
         # Stage 1 keeps where each slot's row went; stage 2 routes the banks to the slots.
