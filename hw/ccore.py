@@ -19,6 +19,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import divmod_const
 from .array import CCoreArray
 from .config import Configured
 from .fields import field
@@ -89,7 +90,8 @@ class CCore(Configured, wiring.Component):
 
         def fits(h, w, blocks, base):
             pairs = (w + 1) >> 1
-            return base + ((h + nb - 1) // nb) * pairs * blocks <= depth
+            lines, _ = divmod_const(h + (nb - 1), nb)   # (by adders: `hw.arith`)
+            return base + lines * pairs * blocks <= depth
 
         def row_transfers(md, w):
             return Mux(md.k1 | ~md.stride2, w, Mux(md.phase == Phase.BP, w + 1, (w + 1) >> 1))
@@ -102,9 +104,10 @@ class CCore(Configured, wiring.Component):
         g_, b_, cb_ = t_in.wgroup, t_in.wblk, t_in.wblocks
         # The largest address the weight read makes (WeightBuffer's formulas: the last kernel
         # row u = R - 1; 1x1, whose blocks come in LANES, the last lane).
+        cb_lanes, cb_rest = divmod_const(cb_, LANES)
         w_top = Mux(t_in.mode.k1,
-                    Mux(t_in.mode.phase == Phase.BP, b_ * (cb_ // LANES) + g_,
-                        (LANES * g_ + LANES - 1) * (cb_ // LANES) + b_ // LANES),
+                    Mux(t_in.mode.phase == Phase.BP, b_ * cb_lanes + g_,
+                        (LANES * g_ + LANES - 1) * cb_lanes + divmod_const(b_, LANES)[0]),
                     Mux(t_in.mode.phase == Phase.BP, (b_ * cb_ + g_) * R + R - 1,
                         (g_ * cb_ + b_) * R + R - 1))
         w_inner = Mux(t_in.mode.k1 & (t_in.mode.phase == Phase.BP), LANES * g_ + LANES - 1,
@@ -122,7 +125,7 @@ class CCore(Configured, wiring.Component):
                                              | ~fits(t_in.eh, t_in.ew, t_in.eblocks,
                                                      t_in.ebase)),
             (t_in.mode.phase != Phase.WG) & ((w_inner >= cb_) | (t_in.wbase + w_top >= wd)),
-            t_in.mode.k1 & (cb_ % LANES != 0),          # the 1x1 layout's blocks come in 3s
+            t_in.mode.k1 & (cb_rest != 0),            # the 1x1 layout's blocks come in 3s
         ]))
 
         # ---- result side: what the tiles whose results are still coming want done with them
