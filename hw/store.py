@@ -24,6 +24,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import divmod_const
 from .ccore import ccore_lanes
 from .config import Configured
 from .dma import dma_cmd_layout, dma_word_layout
@@ -275,7 +276,10 @@ class StoreUnit(Configured, wiring.Component):
         og, cb = t["eb"], t["cb"]
         row = og * d.cblocks + cb
         full = ((row * 3 + u) * (3 * K) + 3 * k + v) * P + c
-        centre = ((row // 3) * (3 * K) + 3 * k + (og + cb) % 3) * P + c
+        # (thirds by adders, `hw.arith`: a divider here was the unit's longest path)
+        row3, _ = divmod_const(row, 3)
+        _, ogcb3 = divmod_const(og + cb, 3)
+        centre = (row3 * (3 * K) + 3 * k + ogcb3) * P + c
         is_c = d.layout == StoreLayout.WIMG32_C
         wg_valid = ~is_c | ((u == 1) & (v == 1))
         wg_addr = Signal(wide)

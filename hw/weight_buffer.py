@@ -16,6 +16,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cluster import weights_layout
+from .arith import divmod_const
 from .config import Configured
 from .pint import pint_layout
 
@@ -64,8 +65,11 @@ class WeightBuffer(Configured, wiring.Component):
         m.d.comb += [adv2.eq(~self.o.valid | self.o.ready), adv1.eq(~s1_valid | adv2),
                      self.rd.ready.eq(adv1), self.wr.ready.eq(1)]
 
-        # Banks, each with its own address (the network's "index from the address").
+        # Banks, each with its own address (the network's "index from the address"). The
+        # thirds of blk and blocks by adders (`hw.arith`), not dividers.
         mod3 = lambda v: v % 3
+        blk3, blk_rest = divmod_const(req.blk, 3)
+        cb3, _ = divmod_const(req.blocks, 3)
         data_out = []
         for b1 in range(K):
             row = []
@@ -86,11 +90,11 @@ class WeightBuffer(Configured, wiring.Component):
                                         + req.u)
                 with m.Elif(~req.bp):
                     # ((o div K) CB + cb) div 3 with o div K = 3 og + j; CB is a multiple of 3.
-                    j = mod3(b2 + 3 - mod3(blk))          # (b2 - cb) mod 3
-                    m.d.comb += addr.eq((3 * g + j) * (cb_ // 3) + blk // 3)
+                    j = mod3(b2 + 3 - blk_rest)           # (b2 - cb) mod 3
+                    m.d.comb += addr.eq((3 * g + j) * cb3 + blk3)
                 with m.Else():
                     # o div K = ob, cb = 3 ig + lane.
-                    m.d.comb += addr.eq(blk * (cb_ // 3) + g)
+                    m.d.comb += addr.eq(blk * cb3 + g)
                 m.d.comb += rp.addr.eq(req.base + addr)
                 row.append(rp.data)
             data_out.append(row)
@@ -99,7 +103,7 @@ class WeightBuffer(Configured, wiring.Component):
         k1, bp, rot = Signal(), Signal(), Signal(range(3))
         with m.If(adv1):
             m.d.sync += [s1_valid.eq(self.rd.valid), k1.eq(req.k1), bp.eq(req.bp),
-                         rot.eq(req.blk % 3)]
+                         rot.eq(blk_rest)]
 
         # Stage 2: level 1 (direct / transposed) and level 2 (lane order), registered.
         out = self.o.payload
