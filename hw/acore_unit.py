@@ -449,13 +449,22 @@ class ACoreUnit(Configured, wiring.Component):
             m.d.sync += j.eq(~j)
             with m.If(j):
                 m.d.sync += b.eq(Mux(b == d.groups - 1, 0, b + 1))
-                best, seen = top, any_
-                for k in range(cfg.apus):
-                    e = r.payload[k]
-                    real = ((d.g0 + b) * cfg.apus + k) < d.chans
-                    take = real & (~seen | (e > best))
-                    nb, ns = Signal(signed(W), name=f"emax_best{k}"), Signal(name=f"emax_seen{k}")
-                    m.d.comb += [nb.eq(Mux(take, e, best)), ns.eq(seen | real)]
-                    best, seen = nb, ns
+                # (value, seen) pairs joined as a tree: log2(apus + 1) comparisons deep,
+                # not a chain of apus (the maximum does not depend on the order)
+                level = [(top, any_)] + [
+                    (r.payload[k], ((d.g0 + b) * cfg.apus + k) < d.chans)
+                    for k in range(cfg.apus)]
+                depth = 0
+                while len(level) > 1:
+                    joined = []
+                    for i in range(0, len(level) - 1, 2):
+                        (x, sx), (y, sy) = level[i], level[i + 1]
+                        v = Signal(signed(W), name=f"emax_best{depth}_{i // 2}")
+                        sv = Signal(name=f"emax_seen{depth}_{i // 2}")
+                        m.d.comb += [v.eq(Mux(sy & (~sx | (y > x)), y, x)), sv.eq(sx | sy)]
+                        joined.append((v, sv))
+                    level = joined + level[len(level) & ~1:]
+                    depth += 1
+                (best, seen), = level
                 m.d.sync += [top.eq(best), any_.eq(seen)]
         return any_, top
