@@ -272,18 +272,23 @@ class StoreUnit(Configured, wiring.Component):
         # WG: the weight image, entry (bank, address) at (address 3K + bank) P; a weight at
         # its entry's place plus its input channel's place in the block: the chunk holds
         # input channels 0..P-1 (the tile's P beats).
-        k, u, v, c = ba, ya, xa, 0
+        k, u, v = ba, ya, xa
         og, cb = t["eb"], t["cb"]
+        # The tile's part of the address, registered: the chunks come after the tile's P
+        # beats are gathered, so the row's product and thirds (`hw.arith`) are off the
+        # chunk's path. Full image: ((row 3 + u) 3K + 3k + v) P; centre taps only:
+        # ((row div 3) 3K + 3k + (og + cb) mod 3) P.
         row = og * d.cblocks + cb
-        full = ((row * 3 + u) * (3 * K) + 3 * k + v) * P + c
-        # (thirds by adders, `hw.arith`: a divider here was the unit's longest path)
         row3, _ = divmod_const(row, 3)
         _, ogcb3 = divmod_const(og + cb, 3)
-        centre = (row3 * (3 * K) + 3 * k + ogcb3) * P + c
+        full_at, centre_at = Signal(wide), Signal(wide)
+        m.d.sync += [full_at.eq(d.addr + WORD * P * 9 * K * row),
+                     centre_at.eq(d.addr + WORD * P * (row3 * (3 * K) + ogcb3))]
         is_c = d.layout == StoreLayout.WIMG32_C
         wg_valid = ~is_c | ((u == 1) & (v == 1))
         wg_addr = Signal(wide)
-        m.d.comb += wg_addr.eq(d.addr + WORD * Mux(is_c, centre, full))
+        m.d.comb += wg_addr.eq(Mux(is_c, centre_at + WORD * P * 3 * k,
+                                   full_at + WORD * P * (u * (3 * K) + 3 * k + v)))
         # MAP32: the chunk's block, row and column; with up2 the outputs are every other
         # row and column of the stored map.
         bm = Mux((cls == FP1) | (cls == BP1), LANES, 1)
@@ -312,6 +317,9 @@ class StoreUnit(Configured, wiring.Component):
                      nwords.eq(Mux(wg, P, Mux(room < K, room, K))),
                      zero.eq(~wg & d.up2 & (sub != 0)),
                      raw.eq(Mux(wg, wg_addr, map_addr))]
-        top = raw + nwords * WORD
-        outside = (raw < self.dram_base) | (top > self.dram_base + self.dram_size)
+        # (raw + nwords WORD > base + size, with the chunk's size taken from the limit:
+        # the address and the limit are then computed side by side, not one after the other)
+        limit = Signal(wide)
+        m.d.comb += limit.eq(self.dram_base + self.dram_size - nwords * WORD)
+        outside = (raw < self.dram_base) | (raw > limit)
         return valid, raw[:cfg.dram_addr_bits], nwords, zero, outside
