@@ -162,14 +162,18 @@ class Apu(Configured, wiring.Component):
                     m.d.comb += coef.eq(1)
             add = source(mid, mi.add, mi.add_reg)
             sh = shift[j]
-            # half = 2^(sh-1) fits the product's width (sh < 64); a constant shifted by sh
-            # would otherwise widen the rounding adder to 130 bits.
-            half = Signal(W + C, name=f"half{j}")
-            rounded = Signal(signed(W + C + 1), name=f"rounded{j}")
-            m.d.comb += [half.eq((Const(1, 64) << sh)[1:]),
-                         rounded.eq((mid.p[j] + half) >> sh)]
-            wide, _ = saturate(m, rounded + add, W)
-            narrow, _ = saturate(m, rounded + add, cfg.acc_bits)
+            # round(p / 2^sh) + add = (p >> sh) + add + bit sh-1 of p (round half up: the
+            # dropped bits reach one half exactly when that bit is set). One shifter gives
+            # both, and the bit is the carry-in of one adder: 2 (p >> sh) + 1 plus 2 add + bit,
+            # halved. (With the half added before the shift, two adders of W + C bits were
+            # in series.)
+            t = Signal(signed(W + C + 1), name=f"shifted{j}")     # (2p) >> sh
+            total = Signal(signed(W + C + 2), name=f"rounded{j}")
+            m.d.comb += [t.eq((mid.p[j] << 1) >> sh),
+                         total.eq((Cat(Const(1, 1), t[1:]).as_signed()
+                                   + Cat(t[0], add).as_signed()) >> 1)]
+            wide, _ = saturate(m, total, W)
+            narrow, _ = saturate(m, total, cfg.acc_bits)
             with m.If(adv):
                 m.d.sync += [mid.eq(pre), mid.p[j].eq(op * coef)]
                 m.d.sync += [post.eq(mid), post.m[j].eq(Mux(mi.narrow, narrow, wide))]
