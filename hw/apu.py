@@ -209,6 +209,12 @@ class Apu(Configured, wiring.Component):
         in_x = self.i.payload.x0
         in_abs = saturate(m, Mux(in_x < 0, -in_x, in_x), W)[0]
         intake_term = saturate(m, in_abs + R[0], W)[0]     # as Abs -> MAD(1, + eps) would
+        # Each term is registered before A0 takes it: the input's absolute value, the add
+        # and the accumulation are three carry chains, too many for one cycle.
+        term, term_valid = Signal(signed(W)), Signal()
+        m.d.sync += term_valid.eq(0)
+        with m.If(term_valid):
+            m.d.sync += A[0].eq(A[0] + term)
         pipe_empty = ~any_of(valid)
         with m.FSM():
             with m.State("IDLE"):
@@ -292,10 +298,11 @@ class Apu(Configured, wiring.Component):
                     m.d.comb += self.i.ready.eq(~intake_done)
                     with m.If(self.i.valid & ~intake_done):
                         m.d.comb += buf_w.en.eq(1)
-                        m.d.sync += [count_in.eq(count_in + 1), A[0].eq(A[0] + intake_term)]
+                        m.d.sync += [count_in.eq(count_in + 1), term.eq(intake_term),
+                                     term_valid.eq(1)]
                         with m.If(count_in == n - 1):
                             m.d.sync += intake_done.eq(1)
-                with m.If(issued_all & pipe_empty & intake_done):
+                with m.If(issued_all & pipe_empty & intake_done & ~term_valid):
                     m.d.sync += pc.eq(pc + 1)
                     with m.If(ins.store | ins.intake):
                         m.d.sync += fill.eq(~fill)
