@@ -9,6 +9,7 @@ tile (BAD_STORE).
 Layers come from $ETA_STORE_LAYERS (JSON: [[phase, stride, k], cin, cout, h, w, variant]).
 """
 
+import collections
 import json
 import os
 
@@ -239,3 +240,14 @@ async def errors(dut):
     assert await one_store(dut, cfg, lay, fits) == 0
     assert await one_store(dut, cfg, lay, fits, count=0) == ErrorCode.BAD_STORE.value
     assert await one_store(dut, cfg, lay, fits) == 0
+    # The window's edge to the word: placed so that its highest chunk ends at the window's
+    # last byte (the golden placement of the first emitting tile), the STORE fits; one
+    # word higher it does not.
+    first = next(t for op in grouped(ccore.tiles(lay), cfg) for t in op.tiles(cfg) if t.emit)
+    zeros = collections.defaultdict(lambda: collections.defaultdict(lambda: (0, 0)))
+    at0 = Store(StoreLayout.MAP32, 0, out_c=3, out_h=7, out_w=6, s_blk=s_col * 42,
+                s_row=s_col * 6, s_col=s_col, count=1)
+    extent = max(store.writes(at0, first, zeros, cfg)[0]) + 4
+    for addr, code in ((SIZE - extent, 0), (SIZE - extent + 4, ErrorCode.ADDRESS.value)):
+        d = Store(**{**at0.__dict__, "addr": addr})
+        assert await one_store(dut, cfg, lay, d) == code, f"STORE at {addr}, {extent} bytes"
