@@ -210,7 +210,9 @@ class Apu(Configured, wiring.Component):
         in_abs = saturate(m, Mux(in_x < 0, -in_x, in_x), W)[0]
         intake_term = saturate(m, in_abs + R[0], W)[0]     # as Abs -> MAD(1, + eps) would
         # Each term is registered before A0 takes it: the input's absolute value, the add
-        # and the accumulation are three carry chains, too many for one cycle.
+        # and the accumulation are three carry chains, too many for one cycle. The last term
+        # reaches A0 as the pass ends (`intake_done` is a register too), before the next
+        # instruction is fetched: the same cycles as before.
         term, term_valid = Signal(signed(W)), Signal()
         m.d.sync += term_valid.eq(0)
         with m.If(term_valid):
@@ -302,7 +304,7 @@ class Apu(Configured, wiring.Component):
                                      term_valid.eq(1)]
                         with m.If(count_in == n - 1):
                             m.d.sync += intake_done.eq(1)
-                with m.If(issued_all & pipe_empty & intake_done & ~term_valid):
+                with m.If(issued_all & pipe_empty & intake_done):
                     m.d.sync += pc.eq(pc + 1)
                     with m.If(ins.store | ins.intake):
                         m.d.sync += fill.eq(~fill)
