@@ -248,10 +248,10 @@ def main(argv=None):
         print(row)
     lines += ["", "LUT counts all LUT1..LUT6 (logic); LUTRAM the LUTs of distributed RAM and "
               "shift registers (a RAM32M is 4); FD counts all flip-flop kinds; depth is the cell "
-              "count of the longest combinational path between flip-flops, block RAMs, DSP48E1s, "
-              "shift registers and ports (`ltp -noff` after deleting those cells; a carry chain "
-              "counts every CARRY4, distributed RAM reads count as a cell), a rough timing "
-              "indicator only.", ""]
+              "count of the longest combinational path between flip-flops, block and distributed "
+              "RAMs, DSP48E1s, shift registers and ports (`ltp -noff` after deleting those cells; "
+              "a carry chain counts every CARRY4; a path reading a distributed RAM is one cell "
+              "longer than counted), a rough timing indicator only.", ""]
     if not args.no_whole:
         lines += whole(cfg, args.jobs)
     Path(args.out).write_text("\n".join(lines))
