@@ -282,7 +282,7 @@ class StoreUnit(Configured, wiring.Component):
         row3, _ = divmod_const(row, 3)
         _, ogcb3 = divmod_const(og + cb, 3)
         full_at, centre_at = Signal(wide), Signal(wide)
-        m.d.sync += [full_at.eq(d.addr + WORD * P * 9 * K * row),
+        m.d.sync += [full_at.eq(d.addr + WORD * P * 3 * (3 * K) * row),
                      centre_at.eq(d.addr + WORD * P * (row3 * (3 * K) + ogcb3))]
         is_c = d.layout == StoreLayout.WIMG32_C
         wg_valid = ~is_c | ((u == 1) & (v == 1))

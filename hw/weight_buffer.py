@@ -15,8 +15,8 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cluster import weights_layout
 from .arith import divmod_const
+from .cluster import weights_layout
 from .config import Configured
 from .pint import pint_layout
 

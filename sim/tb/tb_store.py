@@ -10,6 +10,7 @@ Layers come from $ETA_STORE_LAYERS (JSON: [[phase, stride, k], cin, cout, h, w, 
 """
 
 import collections
+import dataclasses
 import json
 import os
 
@@ -249,5 +250,5 @@ async def errors(dut):
                 s_row=s_col * 6, s_col=s_col, count=1)
     extent = max(store.writes(at0, first, zeros, cfg)[0]) + 4
     for addr, code in ((SIZE - extent, 0), (SIZE - extent + 4, ErrorCode.ADDRESS.value)):
-        d = Store(**{**at0.__dict__, "addr": addr})
+        d = dataclasses.replace(at0, addr=addr)
         assert await one_store(dut, cfg, lay, d) == code, f"STORE at {addr}, {extent} bytes"
